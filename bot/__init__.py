@@ -1,0 +1,1 @@
+"""Deflect's wiring: settings, storage, translations and the `deflect` command line."""

@@ -1,0 +1,69 @@
+"""The one SQLite file: opening it, and the numbered schema migrations it has been through.
+
+Each migration is owned by the package whose tables it creates (SQL lives next to the code
+that owns the table) and listed here in order; `PRAGMA user_version` records how many have run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import aiosqlite
+
+from directory import store as directory_store
+
+DEFAULT_PATH = "deflect.sqlite3"
+
+MIGRATIONS: tuple[str, ...] = (directory_store.MIGRATION_1,)
+
+
+def database_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """`--db` if given, else DEFLECT_DB, else ./deflect.sqlite3."""
+    return Path(explicit or os.environ.get("DEFLECT_DB") or DEFAULT_PATH)
+
+
+async def open_database(path: str | os.PathLike[str]) -> aiosqlite.Connection:
+    """Open (creating if needed) and migrate the database; WAL, foreign keys on, autocommit.
+
+    Autocommit (isolation_level None) because writers open their own explicit transactions;
+    implicit ones would interleave when several chats write at once.
+    """
+    db = await aiosqlite.connect(Path(path), isolation_level=None)
+    try:
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA foreign_keys=ON")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.execute("PRAGMA busy_timeout=5000")
+        await migrate(db)
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+async def migrate(db: aiosqlite.Connection) -> int:
+    """Run the migrations this file has not seen yet; returns the schema version."""
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    version = int(row[0]) if row else 0
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema version {version} is newer than this Deflect "
+            f"({len(MIGRATIONS)}); upgrade Deflect"
+        )
+    for number in range(version, len(MIGRATIONS)):
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(MIGRATIONS[number]):
+                await db.execute(statement)
+            await db.execute(f"PRAGMA user_version = {number + 1}")
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)
+
+
+def _statements(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]

@@ -1,0 +1,242 @@
+"""`deflect directory ...`: import, check, search and list sources, from a terminal.
+
+Exit status: 0 done, 2 bad input (nothing changed), as the README says.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+import aiosqlite
+from babel import Locale
+
+from directory.hours import InvalidRegion, parse_region
+from directory.i18n import Translator
+from directory.importers import FORMATS, ReadResult, default_source, read_path
+from directory.model import Need
+from directory.present import describe, format_distance
+from directory.search import nearest
+from directory.store import DEMO_SOURCE, Directory, open_directory
+
+OK = 0
+INVALID = 2
+
+OpenDatabase = Callable[[str | None], Awaitable[aiosqlite.Connection]]
+
+
+def add_commands(parser: argparse.ArgumentParser, db_help: str, translator: Translator) -> None:
+    """Attach the directory subcommands to `deflect directory`."""
+    _ = translator.gettext
+    commands = parser.add_subparsers(dest="directory_command", required=True)
+    for name, summary in (("import", _("import a directory file or folder")),
+                          ("check", _("validate a file without importing it"))):
+        command = commands.add_parser(name, help=summary)
+        command.add_argument("path", type=Path)
+        command.add_argument("--format", choices=FORMATS)
+        command.add_argument("--region", help=_("ISO 3166 country[-subdivision] for public "
+                             "holidays, e.g. GB-ENG, US-IL, DE-BY"))
+        if name == "import":
+            command.add_argument("--source", help=_("source name (default: file or folder name)"))
+            command.add_argument("--skip-invalid", action="store_true",
+                                 help=_("import the valid rows and list the skipped ones"))
+            command.add_argument("--db", help=db_help)
+    search = commands.add_parser("search", help=_("the nearest services for a need"))
+    search.add_argument("--near", required=True, metavar="LAT,LON")
+    search.add_argument("--need", action="append", default=[], choices=[n.value for n in Need])
+    search.add_argument("--at", metavar="ISO8601",
+                        help=_("when (default now); without an offset: local time there"))
+    search.add_argument("--limit", type=int, default=3)
+    search.add_argument("--within-km", type=float, help=_("only services this close"))
+    search.add_argument("--json", action="store_true")
+    search.add_argument("--db", help=db_help)
+    sources = commands.add_parser("sources", help=_("list the imported sources"))
+    sources.add_argument("--db", help=db_help)
+
+
+async def run(args: argparse.Namespace, open_db: OpenDatabase,
+              translator: Translator, locale: Locale, out: TextIO = sys.stdout,
+              err: TextIO = sys.stderr) -> int:
+    _ = translator.gettext
+    command = args.directory_command
+    if command in ("import", "check"):
+        return await _import(args, open_db, translator, out, err)
+    if command == "search":
+        return await _search(args, open_db, translator, locale, out, err)
+    db = await open_db(args.db)
+    try:
+        directory = await open_directory(db)
+        for source in await directory.sources():
+            out.write(_("%(name)s: %(count)d services, %(format)s from %(origin)s, "
+                        "imported %(when)s, region %(region)s") % {
+                "name": source.name, "count": source.services, "format": source.format,
+                "origin": source.origin, "when": source.imported_at,
+                "region": source.region or _("per service")} + "\n")
+    finally:
+        await db.close()
+    return OK
+
+
+async def _import(args: argparse.Namespace, open_db: OpenDatabase,
+                  translator: Translator, out: TextIO, err: TextIO) -> int:
+    _ = translator.gettext
+    path: Path = args.path
+    if not await asyncio.to_thread(path.exists):
+        err.write(_("%(path)s: no such file or folder") % {"path": path} + "\n")
+        return INVALID
+    region = None
+    if args.region:
+        try:
+            country, subdivision = parse_region(args.region)
+        except InvalidRegion:
+            err.write(_("--region %(region)s: not a region python-holidays knows "
+                        "(ISO 3166, e.g. GB-ENG, US-IL, FR)") % {"region": args.region} + "\n")
+            return INVALID
+        region = country + (f"-{subdivision}" if subdivision else "")
+    source = getattr(args, "source", None) or default_source(path)
+    if source == DEMO_SOURCE and path.name != "demo_chicago.csv":
+        err.write(_("the source name %(name)s is kept for the bundled demo; choose another "
+                    "with --source") % {"name": DEMO_SOURCE} + "\n")
+        return INVALID
+    result = await asyncio.to_thread(read_path, path, format=args.format, region=region,
+                                     source=source)
+    if args.directory_command == "check":
+        _report(result, translator, err)
+        return INVALID if result.errors else OK
+    db = await open_db(args.db)
+    try:
+        directory = Directory(db)
+        await _check_ids_elsewhere(directory, result, source, path)
+        skipping = bool(args.skip_invalid)
+        kept = result.without_invalid() if skipping else result
+        if (result.errors and not skipping) or not kept.services:
+            _report(result, translator, err)
+            err.write(_("nothing imported; the directory is unchanged") + "\n")
+            return INVALID
+        _report(result, translator, err, skipped=skipping)
+        await directory.replace_source(source, kept.services, format=args.format or
+                                       _format_name(path), origin=str(path),
+                                       region=region or "")
+        skipped_rows = len(result.error_rows())
+        out.write(translator.ngettext(
+            "imported %(count)d service from %(path)s as source %(source)s",
+            "imported %(count)d services from %(path)s as source %(source)s",
+            len(kept.services)) % {"count": len(kept.services), "path": path,
+                                   "source": source} + "\n")
+        if skipping and skipped_rows:
+            out.write(translator.ngettext("skipped %(count)d invalid row",
+                                          "skipped %(count)d invalid rows",
+                                          skipped_rows) % {"count": skipped_rows} + "\n")
+        if result.not_in_scope:
+            out.write(translator.ngettext(
+                "%(count)d record meets no deflection need and was left out",
+                "%(count)d records meet no deflection need and were left out",
+                result.not_in_scope) % {"count": result.not_in_scope} + "\n")
+    finally:
+        await db.close()
+    return OK
+
+
+def _format_name(path: Path) -> str:
+    from directory.importers import detect_format
+
+    return detect_format(path)
+
+
+async def _check_ids_elsewhere(directory: Directory, result: ReadResult, source: str,
+                               path: Path) -> None:
+    from directory.i18n import N_, Message
+    from directory.importers import Problem
+
+    taken = await directory.ids_elsewhere([s.id for s in result.services], source)
+    taken.pop("", None)
+    for service, row in zip(result.services, result.rows, strict=True):
+        if service.id in taken and taken[service.id] != DEMO_SOURCE:
+            result.problems.append(Problem(path.name, row, "id", Message(
+                N_("id %(value)r is already used by source %(source)s"),
+                {"value": service.id, "source": taken[service.id]})))
+
+
+def _report(result: ReadResult, translator: Translator, err: TextIO,
+            skipped: bool = False) -> None:
+    _ = translator.gettext
+    for problem in result.problems:
+        line = problem.render(translator)
+        if problem.severity == "warning":
+            line = _("%(problem)s (warning)") % {"problem": line}
+        elif skipped:
+            line = _("%(problem)s (row skipped)") % {"problem": line}
+        err.write(line + "\n")
+
+
+def parse_point(text: str) -> tuple[float, float] | None:
+    try:
+        lat_text, lon_text = text.split(",")
+        lat, lon = float(lat_text), float(lon_text)
+    except ValueError:
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return lat, lon
+
+
+async def _search(args: argparse.Namespace, open_db: OpenDatabase,
+                  translator: Translator, locale: Locale, out: TextIO, err: TextIO) -> int:
+    _ = translator.gettext
+    point = parse_point(args.near)
+    if point is None:
+        err.write(_("--near %(value)s: expected LAT,LON in degrees, e.g. 41.88,-87.63")
+                  % {"value": args.near} + "\n")
+        return INVALID
+    at = None
+    if args.at:
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            err.write(_("--at %(value)s: expected an ISO 8601 time, e.g. 2025-04-21T09:30")
+                      % {"value": args.at} + "\n")
+            return INVALID
+    if args.limit < 1:
+        err.write(_("--limit must be at least 1") + "\n")
+        return INVALID
+    db = await open_db(args.db)
+    try:
+        directory = await open_directory(db)
+        within = args.within_km * 1000 if args.within_km else None
+        matches = await nearest(directory, point[0], point[1], [Need(n) for n in args.need],
+                                at, args.limit, within_m=within)
+    finally:
+        await db.close()
+    from directory.search import query_time
+
+    moment = query_time(point[0], point[1], at)
+    if args.json:
+        json.dump([{
+            "id": m.service.id, "name": m.service.name, "distance_m": round(m.distance_m, 1),
+            "status": m.status.state.value,
+            "next_change": m.status.next_change.isoformat() if m.status.next_change else None,
+            "address": m.service.address, "phone": m.service.phone,
+            "needs": sorted(n.value for n in m.service.categories),
+        } for m in matches], out, ensure_ascii=False)
+        out.write("\n")
+        return OK
+    if not matches:
+        out.write(_("No service found for that need.") + "\n")
+    for number, match in enumerate(matches, start=1):
+        service = match.service
+        out.write(f"{number}. {service.name} · {format_distance(match.distance_m, locale)} · "
+                  f"{describe(match.status, moment, locale, translator)}\n")
+        details = [d for d in (service.address, service.phone) if d]
+        if service.walk_in:
+            details.append(_("walk-in"))
+        if details:
+            out.write("   " + " · ".join(details) + "\n")
+    return OK
+
+

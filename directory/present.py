@@ -1,0 +1,44 @@
+"""How a result reads on a phone screen: distances and opening-hours phrases, per locale."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from babel import Locale
+from babel.dates import format_skeleton, format_time
+from babel.units import format_unit
+
+from directory.hours import HoursStatus, State
+from directory.i18n import Translator
+
+
+def format_distance(distance_m: float, locale: Locale | str) -> str:
+    """"850 m" under a kilometre (to 10 m), "1.2 km" / "1,2 km" above, the locale's way."""
+    if distance_m < 1000:
+        metres = round(distance_m, -1) if distance_m >= 100 else round(distance_m)
+        return format_unit(metres, "length-meter", length="short", locale=locale)
+    kilometres = round(distance_m / 1000, 1) if distance_m < 10_000 else round(distance_m / 1000)
+    return format_unit(kilometres, "length-kilometer", length="short", locale=locale)
+
+
+def describe(status: HoursStatus, at: datetime, locale: Locale | str,
+             translator: Translator) -> str:
+    """A short phrase for a phone screen: "open until 18:00", "opens Mon 08:00", ..."""
+    _ = translator.gettext
+    change = status.next_change
+    if status.state is State.UNKNOWN:
+        return _("hours unknown, call first")
+    if change is None:
+        return _("open 24 hours") if status.state is State.OPEN else _("closed")
+    here = at.astimezone(change.tzinfo) if at.tzinfo else at
+    time_text = format_time(change, format="short", locale=locale)
+    same_day = change.date() == here.date()
+    if status.state is State.OPEN:
+        if same_day:
+            return _("open until %(time)s") % {"time": time_text}
+        day_text = format_skeleton("EEE", change, locale=locale)
+        return _("open until %(day)s %(time)s") % {"day": day_text, "time": time_text}
+    if same_day:
+        return _("opens at %(time)s") % {"time": time_text}
+    day_text = format_skeleton("EEE", change, locale=locale)
+    return _("opens %(day)s %(time)s") % {"day": day_text, "time": time_text}

@@ -1,0 +1,307 @@
+"""The directory's tables: services, their spatial index, distinct hours, and sources.
+
+The spatial index is SQLite's R*Tree, written in the same transaction as the services it
+indexes and persisted with them, so opening a database never rebuilds it. Its auxiliary
+columns carry what search needs for every candidate (exact coordinates, needs mask, hours
+key) so a search reads the R*Tree alone until it knows which few services to show.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+
+import aiosqlite
+
+from directory.geo import Box
+from directory.hours import Hours
+from directory.model import Capacity, Need, Service, needs_from_mask, needs_mask
+
+MIGRATION_1 = """
+CREATE TABLE directory_source (
+    name TEXT PRIMARY KEY,
+    format TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    region TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    services INTEGER NOT NULL
+);
+CREATE TABLE hours_rule (
+    key INTEGER PRIMARY KEY,
+    opening_hours TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    region TEXT NOT NULL,
+    UNIQUE (opening_hours, timezone, region)
+);
+CREATE TABLE service (
+    key INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL REFERENCES directory_source(name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    needs INTEGER NOT NULL,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    address TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    website TEXT NOT NULL,
+    description TEXT NOT NULL,
+    opening_hours TEXT NOT NULL,
+    hours_key INTEGER NOT NULL REFERENCES hours_rule(key),
+    languages TEXT NOT NULL,
+    walk_in INTEGER,
+    min_age INTEGER,
+    max_age INTEGER,
+    capacity TEXT,
+    timezone TEXT NOT NULL,
+    region TEXT NOT NULL
+);
+CREATE INDEX service_source ON service(source);
+CREATE VIRTUAL TABLE service_rtree USING rtree(
+    key, min_lat, max_lat, min_lon, max_lon, +lat, +lon, +needs, +hours_key
+);
+"""
+
+DEMO_SOURCE = "demo"
+DEMO_REGION = "US-IL"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What the spatial index returns for one service near a point."""
+
+    key: int
+    lat: float
+    lon: float
+    hours_key: int
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    name: str
+    format: str
+    origin: str
+    region: str
+    imported_at: str
+    services: int
+
+
+_SERVICE_COLUMNS = (
+    "key, id, source, name, needs, lat, lon, address, phone, website, description, "
+    "opening_hours, languages, walk_in, min_age, max_age, capacity, timezone, region"
+)
+
+
+class Directory:
+    """The services of every source, over one open database connection."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self.db = db
+        self._hours: dict[int, Hours] | None = None
+
+    async def sources(self) -> list[SourceInfo]:
+        async with self.db.execute(
+            "SELECT name, format, origin, region, imported_at, services "
+            "FROM directory_source ORDER BY name"
+        ) as cursor:
+            return [SourceInfo(*row) async for row in cursor]
+
+    async def count(self) -> int:
+        async with self.db.execute("SELECT count(*) FROM service") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def ids_elsewhere(self, ids: Iterable[str], source: str) -> dict[str, str]:
+        """Which of these ids other sources already use: id -> that source."""
+        wanted = list(ids)
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            async with self.db.execute(
+                f"SELECT id, source FROM service WHERE source != ? AND id IN ({marks})",
+                (source, *chunk),
+            ) as cursor:
+                found.update({row[0]: row[1] async for row in cursor})
+        return found
+
+    async def replace_source(
+        self, source: str, services: Sequence[Service], *, format: str, origin: str,
+        region: str,
+    ) -> None:
+        """Swap one source's services for these, in one transaction: all or nothing.
+
+        A real source replaces the bundled demo directory, which is only there so that a new
+        installation answers at once.
+        """
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            doomed = [source] if source == DEMO_SOURCE else [source, DEMO_SOURCE]
+            for name in doomed:
+                await self._delete_source(name)
+            await self.db.execute(
+                "INSERT INTO directory_source (name, format, origin, region, imported_at, "
+                "services) VALUES (?, ?, ?, ?, ?, ?)",
+                (source, format, origin, region,
+                 datetime.now(UTC).replace(microsecond=0).isoformat(), len(services)),
+            )
+            await self._insert(services, source, await self._hours_keys(services))
+            await self.db.execute(
+                "DELETE FROM hours_rule WHERE key NOT IN (SELECT hours_key FROM service)"
+            )
+            await self.db.execute("COMMIT")
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+        finally:
+            self._hours = None
+
+    async def _delete_source(self, name: str) -> None:
+        await self.db.execute(
+            "DELETE FROM service_rtree WHERE key IN (SELECT key FROM service WHERE source = ?)",
+            (name,),
+        )
+        await self.db.execute("DELETE FROM service WHERE source = ?", (name,))
+        await self.db.execute("DELETE FROM directory_source WHERE name = ?", (name,))
+
+    async def _hours_keys(self, services: Sequence[Service]) -> dict[tuple[str, str, str], int]:
+        distinct = {(s.opening_hours, s.timezone, s.region) for s in services}
+        await self.db.executemany(
+            "INSERT OR IGNORE INTO hours_rule (opening_hours, timezone, region) VALUES (?, ?, ?)",
+            sorted(distinct),
+        )
+        keys: dict[tuple[str, str, str], int] = {}
+        async with self.db.execute(
+            "SELECT key, opening_hours, timezone, region FROM hours_rule"
+        ) as cursor:
+            async for key, expression, zone, region in cursor:
+                keys[(expression, zone, region)] = key
+        return keys
+
+    async def _insert(
+        self, services: Sequence[Service], source: str,
+        hours_keys: dict[tuple[str, str, str], int],
+    ) -> None:
+        async with self.db.execute("SELECT coalesce(max(key), 0) FROM service") as cursor:
+            row = await cursor.fetchone()
+        first_key = (int(row[0]) if row else 0) + 1
+        rows = []
+        index_rows = []
+        for key, service in enumerate(services, start=first_key):
+            hours_key = hours_keys[(service.opening_hours, service.timezone, service.region)]
+            mask = needs_mask(service.categories)
+            capacity = service.capacity
+            rows.append((
+                key, service.id, source, service.name, mask, service.lat, service.lon,
+                service.address, service.phone, service.website, service.description,
+                service.opening_hours, hours_key, ";".join(service.languages),
+                None if service.walk_in is None else int(service.walk_in),
+                service.min_age, service.max_age,
+                json.dumps({"available": capacity.available, "total": capacity.total,
+                            "updated": capacity.updated}) if capacity else None,
+                service.timezone, service.region,
+            ))
+            index_rows.append((key, service.lat, service.lat, service.lon, service.lon,
+                               service.lat, service.lon, mask, hours_key))
+        await self.db.executemany(
+            "INSERT INTO service (key, id, source, name, needs, lat, lon, address, phone, "
+            "website, description, opening_hours, hours_key, languages, walk_in, min_age, "
+            "max_age, capacity, timezone, region) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        await self.db.executemany(
+            "INSERT INTO service_rtree VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", index_rows
+        )
+
+    async def candidates(self, boxes: Sequence[Box], mask: int) -> list[Candidate]:
+        """Services meeting any need in `mask` whose point lies in one of the boxes."""
+        found: list[Candidate] = []
+        for min_lat, max_lat, min_lon, max_lon in boxes:
+            # The R*Tree stores 32-bit bounds rounded outwards, so this may return a few
+            # points just outside the box; callers measure exact distances anyway.
+            async with self.db.execute(
+                "SELECT key, lat, lon, hours_key FROM service_rtree "
+                "WHERE max_lat >= ? AND min_lat <= ? AND max_lon >= ? AND min_lon <= ? "
+                "AND (needs & ?) != 0",
+                (min_lat, max_lat, min_lon, max_lon, mask),
+            ) as cursor:
+                found.extend(Candidate(*row) for row in await cursor.fetchall())
+        if len(boxes) > 1:  # boxes may share a meridian; keep each service once
+            found = list({c.key: c for c in found}.values())
+        return found
+
+    async def hours(self) -> dict[int, Hours]:
+        """Compiled hours by key; a few hundred distinct ones even in a large directory."""
+        if self._hours is None:
+            loaded: dict[int, Hours] = {}
+            async with self.db.execute(
+                "SELECT key, opening_hours, timezone, region FROM hours_rule"
+            ) as cursor:
+                async for key, expression, zone, region in cursor:
+                    loaded[key] = Hours(expression, zone, region)
+            self._hours = loaded
+        return self._hours
+
+    async def services(self, keys: Sequence[int]) -> dict[int, Service]:
+        marks = ",".join("?" * len(keys))
+        async with self.db.execute(
+            f"SELECT {_SERVICE_COLUMNS} FROM service WHERE key IN ({marks})", tuple(keys)
+        ) as cursor:
+            return {row[0]: _service(row) for row in await cursor.fetchall()}
+
+    async def all_services(self) -> list[tuple[int, int, Service]]:
+        """Every service as (key, hours key, service): for brute-force checks and export."""
+        async with self.db.execute(
+            f"SELECT {_SERVICE_COLUMNS}, hours_key FROM service ORDER BY key"
+        ) as cursor:
+            return [(row[0], row[-1], _service(row[:-1])) for row in await cursor.fetchall()]
+
+    async def ensure_demo(self) -> bool:
+        """Load the bundled demo directory if there is no directory yet; True if it did."""
+        async with self.db.execute("SELECT 1 FROM directory_source LIMIT 1") as cursor:
+            if await cursor.fetchone() is not None:
+                return False
+        from directory.importers import read_path  # the importers build on this module
+
+        demo = resources.files("directory.data").joinpath("demo_chicago.csv")
+        with resources.as_file(demo) as path:
+            result = read_path(path, format="csv", region=DEMO_REGION)
+        if result.errors:
+            raise RuntimeError("the bundled demo directory does not import: "
+                               + "; ".join(p.render_english() for p in result.errors))
+        await self.replace_source(DEMO_SOURCE, result.services, format="csv",
+                                  origin="bundled demo", region=DEMO_REGION)
+        return True
+
+
+def _service(row: Sequence[object]) -> Service:
+    (_key, id_, source, name, needs, lat, lon, address, phone, website, description,
+     opening_hours, languages, walk_in, min_age, max_age, capacity, zone, region) = row
+    cap = None
+    if isinstance(capacity, str):
+        parsed = json.loads(capacity)
+        cap = Capacity(parsed["available"], parsed.get("total"), parsed.get("updated"))
+    return Service(
+        id=str(id_), name=str(name), categories=needs_from_mask(int(str(needs))),
+        lat=float(str(lat)), lon=float(str(lon)), address=str(address), phone=str(phone),
+        website=str(website), description=str(description), opening_hours=str(opening_hours),
+        languages=tuple(x for x in str(languages).split(";") if x),
+        walk_in=None if walk_in is None else bool(walk_in),
+        min_age=None if min_age is None else int(str(min_age)),
+        max_age=None if max_age is None else int(str(max_age)),
+        capacity=cap, source=str(source), timezone=str(zone), region=str(region),
+    )
+
+
+async def open_directory(db: aiosqlite.Connection, *, demo: bool = True) -> Directory:
+    """The directory over an open, migrated database; loads the demo if it has none."""
+    directory = Directory(db)
+    if demo:
+        await directory.ensure_demo()
+    return directory
+
+
+__all__ = ["DEMO_SOURCE", "Candidate", "Directory", "Need", "SourceInfo", "open_directory"]
