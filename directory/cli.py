@@ -61,9 +61,11 @@ def add_commands(parser: argparse.ArgumentParser, db_help: str, translator: Tran
 
 
 async def run(args: argparse.Namespace, open_db: OpenDatabase,
-              translator: Translator, locale: Locale, out: TextIO = sys.stdout,
-              err: TextIO = sys.stderr) -> int:
+              translator: Translator, locale: Locale, out: TextIO | None = None,
+              err: TextIO | None = None) -> int:
     _ = translator.gettext
+    out = out or sys.stdout
+    err = err or sys.stderr
     command = args.directory_command
     if command in ("import", "check"):
         return await _import(args, open_db, translator, out, err)

@@ -72,8 +72,7 @@ async def nearest(
     while True:
         inside: list[_Seen] = []
         for candidate in await directory.candidates(geo.search_boxes(lat, lon, radius), mask):
-            estimate = geo.haversine_m(lat, lon, candidate.lat, candidate.lon)
-            low, high = estimate * (1 - geo.HAVERSINE_SLACK), estimate * (1 + geo.HAVERSINE_SLACK)
+            low, high = geo.geodesic_bounds(lat, lon, candidate.lat, candidate.lon)
             if low > radius:
                 continue
             exact = None

@@ -257,10 +257,22 @@ def schedule_to_opening_hours(rows: Table, assembler: _Assembler | None = None) 
             by_spans[tuple(sorted(set(weekly[day]), key=lambda s: s.opens))].append(day)
     for spans, days in by_spans.items():
         times = ",".join(f"{s.opens}-{s.closes}" for s in spans)
-        rules.append(f"{','.join(days)} {times}")
+        rules.append(f"{_day_ranges(days)} {times}")
     if dated and not rules:
         rules.append("off")  # closed outside the dated rules
     return "; ".join(rules + dated)
+
+
+def _day_ranges(days: list[str]) -> str:
+    """"Mo,Tu,We,Fr" -> "Mo-We,Fr": runs of three or more consecutive days as ranges."""
+    order = list(_DAYS.values())
+    runs: list[list[str]] = []
+    for day in days:
+        if runs and order.index(day) == order.index(runs[-1][-1]) + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ",".join(f"{run[0]}-{run[-1]}" if len(run) > 2 else ",".join(run) for run in runs)
 
 
 def _time(text: str) -> str:

@@ -1,0 +1,130 @@
+"""The `deflect directory` command line: exit codes, messages, and nothing changed on error."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import service_row
+
+WriteCsv = Callable[..., Path]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def search(capsys: pytest.CaptureFixture[str], db: Path, *extra: str) -> list[dict[str, object]]:
+    code, out, _err = run(capsys, "directory", "search", "--near", "41.8806,-87.6298",
+                          "--at", "2025-06-11T12:00", "--json", "--db", str(db), *extra)
+    assert code == 0
+    result: list[dict[str, object]] = json.loads(out)
+    return result
+
+
+def test_search_on_a_new_database_answers_from_the_demo(
+        capsys: pytest.CaptureFixture[str], db_path: Path) -> None:
+    results = search(capsys, db_path, "--need", "detox", "--limit", "3")
+    assert len(results) == 3
+    assert all(str(r["name"]).endswith("(demo)") for r in results)
+    assert results[0]["status"] == "open"
+    assert set(results[0]) >= {"id", "name", "distance_m", "status", "next_change"}
+    distances = [float(str(r["distance_m"])) for r in results if r["status"] == "open"]
+    assert distances == sorted(distances)
+
+
+def test_search_text_output(capsys: pytest.CaptureFixture[str], db_path: Path) -> None:
+    code, out, _ = run(capsys, "directory", "search", "--near", "41.8806,-87.6298", "--need",
+                       "moud", "--at", "2025-12-25T10:00", "--db", str(db_path))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("1. ") and "(demo)" in lines[0]
+    assert "open until" in out and "Dec" not in out
+
+
+def test_import_replaces_the_demo_and_a_bad_file_changes_nothing(
+        capsys: pytest.CaptureFixture[str], db_path: Path, write_csv: WriteCsv) -> None:
+    good = write_csv([service_row(id="city-1"), service_row(id="city-2", lat="41.9")])
+    code, out, err = run(capsys, "directory", "import", str(good), "--region", "US-IL",
+                         "--db", str(db_path))
+    assert (code, err) == (0, "")
+    assert "imported 2 services" in out and "as source city" in out
+    assert [r["id"] for r in search(capsys, db_path)] == ["city-1", "city-2"]
+
+    bad = write_csv([service_row(id="city-9"), service_row(id="city-9", lat="north")])
+    code, out, err = run(capsys, "directory", "import", str(bad), "--db", str(db_path))
+    assert code == 2
+    assert err.splitlines() == [
+        "city.csv:3: id: duplicate id 'city-9', first used on row 2",
+        "city.csv:3: lat: not a number: north",
+        "nothing imported; the directory is unchanged",
+    ]
+    assert [r["id"] for r in search(capsys, db_path)] == ["city-1", "city-2"]
+
+    code, out, err = run(capsys, "directory", "import", str(bad), "--skip-invalid",
+                         "--db", str(db_path))
+    assert code == 0
+    assert "city.csv:3: lat: not a number: north (row skipped)" in err
+    assert "imported 1 service " in out and "skipped 1 invalid row" in out
+    assert [r["id"] for r in search(capsys, db_path)] == ["city-9"]
+
+
+def test_import_refuses_ids_another_source_uses(
+        capsys: pytest.CaptureFixture[str], db_path: Path, write_csv: WriteCsv) -> None:
+    assert run(capsys, "directory", "import", str(write_csv([service_row()], "a.csv")),
+               "--db", str(db_path))[0] == 0
+    code, _out, err = run(capsys, "directory", "import", str(write_csv([service_row()], "b.csv")),
+                          "--db", str(db_path))
+    assert code == 2
+    assert "b.csv:2: id: id 'svc-1' is already used by source a" in err
+
+
+def test_check_validates_without_writing(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, write_csv: WriteCsv) -> None:
+    good = write_csv([service_row(opening_hours="whenever")])
+    code, _out, err = run(capsys, "directory", "check", str(good))
+    assert code == 0
+    assert err.startswith("city.csv:2: opening_hours: hours do not parse")
+    assert err.rstrip().endswith("(warning)")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    code, _out, err = run(capsys, "directory", "check", str(empty))
+    assert (code, err) == (2, "empty.csv:1: file: the file is empty\n")
+    assert not list(tmp_path.glob("*.sqlite3"))
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["directory", "import", "/nonexistent/file.csv"], "/nonexistent/file.csv: no such file"),
+    (["directory", "search", "--near", "141,2"], "--near 141,2: expected LAT,LON"),
+    (["directory", "search", "--near", "41.8,-87.6", "--at", "tomorrow"],
+     "--at tomorrow: expected an ISO 8601 time"),
+    (["directory", "search", "--near", "41.8,-87.6", "--limit", "0"], "--limit must be"),
+])
+def test_bad_arguments_exit_2_with_a_message(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], message: str
+) -> None:
+    code, _out, err = run(capsys, *argv, *(["--db", str(tmp_path / "x.sqlite3")]
+                                          if argv[1] != "check" else []))
+    assert code == 2
+    assert message in err
+
+
+def test_bad_region(capsys: pytest.CaptureFixture[str], db_path: Path,
+                    write_csv: WriteCsv) -> None:
+    code, _out, err = run(capsys, "directory", "import", str(write_csv([service_row()])),
+                          "--region", "XX-YY", "--db", str(db_path))
+    assert code == 2
+    assert "--region XX-YY: not a region python-holidays knows" in err
+
+
+def test_sources_lists_what_was_imported(capsys: pytest.CaptureFixture[str],
+                                         db_path: Path) -> None:
+    code, out, _ = run(capsys, "directory", "sources", "--db", str(db_path))
+    assert code == 0
+    assert out.startswith("demo: 41 services, csv from bundled demo")

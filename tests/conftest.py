@@ -1,0 +1,59 @@
+"""Fixtures shared by every test: a real SQLite file per test, files written on demand."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.database import open_database
+from directory.importers.simple_csv import COLUMNS
+from directory.store import Directory
+
+Row = dict[str, str]
+
+
+def service_row(**fields: str) -> Row:
+    """A valid simple-CSV row (a walk-in detox in the Loop) with some fields changed."""
+    row = {
+        "id": "svc-1", "name": "Test Detox", "categories": "detox;treatment",
+        "lat": "41.8806", "lon": "-87.6298", "address": "30 N LaSalle St",
+        "phone": "+1 312 555 0000", "opening_hours": "24/7", "languages": "en;es",
+        "walk_in": "true", "website": "https://example.org", "description": "",
+    }
+    row.update(fields)
+    return row
+
+
+@pytest.fixture
+def write_csv(tmp_path: Path) -> Callable[..., Path]:
+    def write(rows: list[Row], name: str = "city.csv", columns: tuple[str, ...] = COLUMNS
+              ) -> Path:
+        path = tmp_path / name
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        return path
+    return write
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "deflect.sqlite3"
+
+
+@pytest.fixture
+async def db(db_path: Path) -> AsyncIterator[aiosqlite.Connection]:
+    connection = await open_database(db_path)
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture
+def directory(db: aiosqlite.Connection) -> Directory:
+    """An empty directory (no demo)."""
+    return Directory(db)

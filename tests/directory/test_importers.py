@@ -1,0 +1,316 @@
+"""Importers: good files of each format, and each kind of bad file, located FILE:ROW: FIELD."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from directory.importers import Severity, read_path
+from directory.importers.hsds import schedule_to_opening_hours
+from directory.model import Need
+from tests.conftest import service_row
+
+WriteCsv = Callable[..., Path]
+
+
+def rendered(path: Path, **kwargs: object) -> list[str]:
+    return [p.render_english() for p in read_path(path, **kwargs).errors]  # type: ignore[arg-type]
+
+
+def test_good_csv_reads_every_field(write_csv: WriteCsv) -> None:
+    path = write_csv([service_row(), service_row(id="svc-2", walk_in="", languages="",
+                                                 categories="Harm reduction;naloxone")])
+    result = read_path(path)
+    assert result.problems == []
+    first, second = result.services
+    assert first.categories == {Need.DETOX, Need.TREATMENT}
+    assert (first.lat, first.lon) == (41.8806, -87.6298)
+    assert first.languages == ("en", "es")
+    assert first.walk_in is True
+    assert first.timezone == "America/Chicago"
+    assert first.region == "US"  # derived from the coordinates: national holidays only
+    assert first.source == "city"
+    assert second.walk_in is None
+    assert second.categories == {Need.HARM_REDUCTION, Need.NALOXONE}
+
+
+def test_region_option_sets_the_holiday_region(write_csv: WriteCsv) -> None:
+    result = read_path(write_csv([service_row()]), region="US-IL")
+    assert result.services[0].region == "US-IL"
+
+
+def test_missing_and_unexpected_columns(write_csv: WriteCsv) -> None:
+    columns = ("id", "name", "categories", "lat", "longitude", "address", "phone",
+               "opening_hours", "languages", "walk_in", "website", "description")
+    path = write_csv([service_row()], columns=columns)
+    assert rendered(path) == [
+        "city.csv:1: lon: column missing",
+        "city.csv:1: longitude: unexpected column (expected exactly: id,name,categories,lat,"
+        "lon,address,phone,opening_hours,languages,walk_in,website,description)",
+    ]
+
+
+@pytest.mark.parametrize(("lat", "lon", "message"), [
+    ("", "-87.6", "city.csv:3: lat: missing"),
+    ("41.8", "", "city.csv:3: lon: missing"),
+    ("north", "-87.6", "city.csv:3: lat: not a number: north"),
+    ("nan", "-87.6", "city.csv:3: lat: not a number: nan"),
+    ("95", "100", "city.csv:3: lat: 95 is out of range (-90 to 90)"),
+    ("-87.6", "41.8", None),  # in range but swapped: caught by the file-wide check below
+    ("141.8", "41.8", "city.csv:3: lat: 141.8 is out of range (-90 to 90); lat and lon look "
+                      "swapped"),
+    ("41.8", "-187.6", "city.csv:3: lon: -187.6 is out of range (-180 to 180)"),
+    ("0", "0", "city.csv:3: lat: 0,0 is not a real place (coordinates left empty?)"),
+])
+def test_bad_coordinates(write_csv: WriteCsv, lat: str, lon: str, message: str | None) -> None:
+    path = write_csv([service_row(), service_row(id="svc-2", lat=lat, lon=lon)])
+    errors = rendered(path)
+    if message is not None:
+        assert errors == [message]
+    else:
+        assert errors == []
+
+
+def test_coordinates_swapped_but_in_range_are_caught_against_the_rest_of_the_file(
+        write_csv: WriteCsv) -> None:
+    rows = [service_row(id=f"svc-{i}", lat=f"41.8{i}", lon=f"-87.6{i}") for i in range(6)]
+    rows.append(service_row(id="swapped", lat="-87.63", lon="41.88"))
+    errors = rendered(write_csv(rows))
+    assert errors == ["city.csv:8: lat: lat and lon look swapped: swapped back, this place is "
+                      "near the others in the file"]
+
+
+def test_duplicate_ids_unknown_needs_bad_flags(write_csv: WriteCsv) -> None:
+    path = write_csv([
+        service_row(),
+        service_row(categories="detox;rehab"),
+        service_row(id="svc-3", categories=""),
+        service_row(id="svc-4", walk_in="maybe", website="example.org", languages="en;xx-yy-zz"),
+    ])
+    assert rendered(path) == [
+        "city.csv:3: id: duplicate id 'svc-1', first used on row 2",
+        "city.csv:3: categories: unknown need 'rehab' (known: treatment, detox, moud, "
+        "harm_reduction, naloxone, crisis, shelter, peer_support)",
+        "city.csv:4: categories: no need given (known: treatment, detox, moud, harm_reduction, "
+        "naloxone, crisis, shelter, peer_support)",
+        "city.csv:5: walk_in: 'maybe' is not true or false",
+        "city.csv:5: languages: unknown language code 'xx-yy-zz'",
+        "city.csv:5: website: 'example.org' is not a web address (http:// or https://)",
+    ]
+
+
+def test_wrong_encoding_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    header = "id,name,categories,lat,lon,address,phone,opening_hours,languages,walk_in,website,"
+    path.write_bytes((header + "description\n1,Caf\xe9,detox,41.8,-87.6,,,,,,,\n").encode("latin-1"))
+    assert rendered(path) == [
+        "latin1.csv:2: file: not UTF-8 text (byte 0xe9); save the file as UTF-8"]
+
+
+def test_byte_order_mark_from_a_spreadsheet_is_fine(write_csv: WriteCsv) -> None:
+    path = write_csv([service_row()])
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert read_path(path).errors == []
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n\n"])
+def test_empty_file(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(content)
+    assert rendered(path) == ["empty.csv:1: file: the file is empty"]
+
+
+def test_header_only(write_csv: WriteCsv) -> None:
+    assert rendered(write_csv([])) == ["city.csv:1: file: a header but no services"]
+
+
+def test_unparsable_hours_warn_and_import_as_unknown(write_csv: WriteCsv) -> None:
+    result = read_path(write_csv([service_row(opening_hours="Mo-Fr 9am-5pm")]))
+    assert result.errors == []
+    (warning,) = result.warnings
+    assert warning.render_english().startswith(
+        "city.csv:2: opening_hours: hours do not parse, imported as unknown")
+    assert result.services[0].opening_hours == ""
+
+
+def test_skip_invalid_keeps_the_valid_rows(write_csv: WriteCsv) -> None:
+    result = read_path(write_csv([service_row(), service_row(id="svc-2", lat="x")]))
+    assert len(result.errors) == 1
+    kept = result.without_invalid()
+    assert [s.id for s in kept.services] == ["svc-1"]
+
+
+def test_multiline_quoted_field_rows_are_numbered_by_their_first_line(
+        write_csv: WriteCsv) -> None:
+    path = write_csv([service_row(description="two\nlines"), service_row(id="svc-2", lat="x")])
+    assert rendered(path) == ["city.csv:4: lat: not a number: x"]
+
+
+# --- OpenStreetMap GeoJSON -------------------------------------------------------------------
+
+def feature(tags: dict[str, str], geometry: dict[str, object] | None, osm_id: str
+            ) -> dict[str, object]:
+    return {"type": "Feature", "id": osm_id, "properties": tags, "geometry": geometry}
+
+
+def point(lon: float, lat: float) -> dict[str, object]:
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+def write_geojson(tmp_path: Path, features: list[dict[str, object]]) -> Path:
+    path = tmp_path / "overpass.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+def test_osm_tags_map_to_needs_and_polygons_use_their_centroid(tmp_path: Path) -> None:
+    square = {"type": "Polygon", "coordinates": [[[-87.64, 41.87], [-87.62, 41.87],
+                                                  [-87.62, 41.89], [-87.64, 41.89],
+                                                  [-87.64, 41.87]]]}
+    path = write_geojson(tmp_path, [
+        feature({"name": "Clinic", "healthcare": "clinic", "healthcare:speciality": "addiction",
+                 "opening_hours": "Mo-Fr 08:00-17:00", "phone": "+1 312 555 0100",
+                 "addr:housenumber": "10", "addr:street": "Main St", "addr:city": "Chicago"},
+                square, "way/1"),
+        feature({"vending": "syringes"}, point(-87.65, 41.9), "node/2"),
+        feature({"amenity": "shelter", "shelter_type": "public_transport", "name": "Bus stop"},
+                point(-87.66, 41.9), "node/3"),
+        feature({"amenity": "social_facility", "social_facility": "shelter",
+                 "social_facility:for": "homeless", "name": "Night Shelter"},
+                point(-87.67, 41.9), "node/4"),
+    ])
+    result = read_path(path)
+    assert result.errors == []
+    clinic, vending, shelter = result.services
+    assert clinic.id == "way/1"
+    assert clinic.categories == {Need.TREATMENT}
+    assert clinic.lat == pytest.approx(41.88) and clinic.lon == pytest.approx(-87.63)
+    assert clinic.address == "10 Main St Chicago"
+    assert clinic.opening_hours == "Mo-Fr 08:00-17:00"
+    assert vending.categories == {Need.HARM_REDUCTION}
+    assert vending.name == "node/2"  # no name: a warning, the id stands in
+    assert [w.field for w in result.warnings] == ["name"]
+    assert shelter.categories == {Need.SHELTER}
+    assert result.not_in_scope == 1  # the bus shelter is not a homeless shelter
+
+
+def test_osm_bad_features(tmp_path: Path) -> None:
+    path = write_geojson(tmp_path, [
+        feature({"name": "A", "vending": "syringes"}, None, "node/1"),
+        feature({"name": "B", "vending": "syringes"}, point(-87.6, 141.0), "node/2"),
+        feature({"name": "C", "vending": "syringes"}, point(-87.6, 41.0), "node/2"),
+    ])
+    assert rendered(path) == [
+        "overpass.geojson:1: geometry: missing or not a Point, LineString or Polygon",
+        "overpass.geojson:2: lat: 141.0 is out of range (-90 to 90); lat and lon look swapped",
+        "overpass.geojson:3: id: duplicate id 'node/2', first used on row 2",
+    ]
+
+
+def test_osm_not_json(tmp_path: Path) -> None:
+    path = tmp_path / "broken.geojson"
+    path.write_text('{"type": "FeatureCollection",\n "features": [}')
+    (error,) = rendered(path)
+    assert error.startswith("broken.geojson:2: file: not valid JSON")
+
+
+# --- Open Referral HSDS ----------------------------------------------------------------------
+
+HSDS = {
+    "organizations.csv": "id,name,website\norg1,Northside Health,https://example.org\n",
+    "services.csv": (
+        "id,organization_id,name,description,url,minimum_age,maximum_age\n"
+        "s1,org1,Detox and Withdrawal Management,Medically monitored,,18,\n"
+        "s2,org1,Food Pantry,Groceries for families,,,\n"
+        "s3,org1,Peer Recovery Coaching,Recovery coaches,,,\n"),
+    "locations.csv": ("id,name,latitude,longitude\n"
+                      "l1,Main,41.95,-87.65\nl2,Annex,41.96,-87.66\n"),
+    "addresses.csv": ("id,location_id,address_1,city,state_province,postal_code,address_type\n"
+                      "a1,l1,1 Main St,Chicago,IL,60640,physical\n"),
+    "service_at_location.csv": "id,service_id,location_id\nsal1,s1,l1\nsal2,s2,l1\nsal3,s3,l2\n",
+    "schedules.csv": (
+        "id,service_id,location_id,service_at_location_id,freq,byday,opens_at,closes_at,"
+        "valid_from,valid_to\n"
+        "sc1,,,sal1,WEEKLY,\"MO,TU,WE,TH,FR\",08:00,18:00,,\n"
+        "sc2,,,sal1,WEEKLY,SA,09:00,13:00,,\n"
+        "sc3,,,sal1,WEEKLY,,,,2025-12-24,2025-12-26\n"
+        "sc4,s3,,,WEEKLY,\"MO,WE\",00:00,23:59,,\n"),
+    "phones.csv": "id,service_id,service_at_location_id,number,extension\n"
+                  "p1,s1,,312-555-0100,12\n",
+    "languages.csv": "id,service_id,location_id,code\nlang1,s1,,es\n",
+}
+
+
+def write_hsds(tmp_path: Path, **changes: str | None) -> Path:
+    folder = tmp_path / "northside"
+    folder.mkdir()
+    for name, text in {**HSDS, **changes}.items():
+        if text is not None:
+            (folder / name).write_text(text)
+    return folder
+
+
+def test_hsds_datapackage(tmp_path: Path) -> None:
+    result = read_path(write_hsds(tmp_path))
+    assert result.errors == []
+    detox, peer = result.services
+    assert detox.id == "sal1"
+    assert detox.categories == {Need.DETOX, Need.TREATMENT}
+    assert detox.opening_hours == (
+        "Mo-Fr 08:00-18:00; Sa 09:00-13:00; 2025 Dec 24-2025 Dec 26 off")
+    assert detox.phone == "312-555-0100 ext. 12"
+    assert detox.address == "1 Main St, Chicago, IL 60640"
+    assert detox.languages == ("es",)
+    assert detox.min_age == 18 and detox.max_age is None
+    assert detox.website == "https://example.org"  # the organization's, the service has none
+    assert peer.categories == {Need.PEER_SUPPORT}
+    assert peer.opening_hours == "Mo,We 00:00-24:00"
+    assert result.not_in_scope == 1  # the food pantry
+
+
+def test_hsds_missing_file_and_broken_references(tmp_path: Path) -> None:
+    folder = write_hsds(tmp_path, **{"phones.csv": None})
+    assert rendered(folder) == ["phones.csv:1: file: missing from the datapackage folder "
+                                "northside"]
+    other = tmp_path / "other"
+    other.mkdir()
+    for name, text in HSDS.items():
+        (other / name).write_text(text)
+    (other / "service_at_location.csv").write_text(
+        "id,service_id,location_id\nsal1,s1,l9\nsal2,s9,l1\n")
+    (other / "locations.csv").write_text("id,name,latitude,longitude\nl1,Main,91,-87.65\n")
+    assert rendered(other) == [
+        "service_at_location.csv:2: location_id: no location with id 'l9'",
+        "service_at_location.csv:3: service_id: no service with id 's9'",
+    ]
+
+
+def test_hsds_bad_coordinates_name_the_locations_file(tmp_path: Path) -> None:
+    folder = write_hsds(tmp_path, **{"locations.csv": "id,name,latitude,longitude\n"
+                                                      "l1,Main,91,-97.65\nl2,Annex,41.96,x\n"})
+    assert rendered(folder) == [
+        "locations.csv:2: lat: 91 is out of range (-90 to 90)",
+        "locations.csv:3: lon: not a number: x",
+    ]
+
+
+def test_hsds_schedule_conversion() -> None:
+    rows = [
+        (2, {"freq": "WEEKLY", "byday": "MO,TU", "opens_at": "09:00:00", "closes_at": "12:00"}),
+        (3, {"freq": "WEEKLY", "byday": "MO,TU", "opens_at": "13:00", "closes_at": "17:00"}),
+        (4, {"freq": "WEEKLY", "byday": "FR,SA", "opens_at": "22:00", "closes_at": "06:00"}),
+        (5, {"freq": "WEEKLY", "byday": "SU", "opens_at": "00:00", "closes_at": "23:59"}),
+        (6, {"freq": "WEEKLY", "byday": "MO", "opens_at": "10:00", "closes_at": "14:00",
+             "valid_from": "2025-12-29", "valid_to": "2025-12-29"}),
+    ]
+    assert schedule_to_opening_hours(rows) == (
+        "Mo,Tu 09:00-12:00,13:00-17:00; Fr,Sa 22:00-06:00; Su 00:00-24:00; "
+        "2025 Dec 29-2025 Dec 29 Mo 10:00-14:00")
+
+
+def test_severity_of_warnings_is_not_error(write_csv: WriteCsv) -> None:
+    result = read_path(write_csv([service_row(opening_hours="PH +1 day off")]))
+    assert [p.severity for p in result.problems] == [Severity.WARNING]

@@ -1,0 +1,150 @@
+"""Search equals brute force, including near the antimeridian and the poles."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from geographiclib.geodesic import Geodesic
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.database import open_database
+from directory import geo
+from directory.hours import State
+from directory.model import Need, Service
+from directory.search import brute_force_nearest, nearest
+from directory.store import Directory
+
+HOURS = ["24/7", "Mo-Fr 09:00-17:00", "", "Mo-Su 22:00-06:00", "off", "Sa-Su 10:00-14:00",
+         "Mo-Su 08:00-20:00; PH off"]
+ZONES = ["UTC", "America/Chicago", "Pacific/Auckland", "Asia/Kamchatka"]
+
+latitudes = st.one_of(
+    st.floats(-90, 90),
+    st.floats(85, 90), st.floats(-90, -85),  # polar caps
+    st.sampled_from([90.0, -90.0, 0.0]),
+)
+longitudes = st.one_of(
+    st.floats(-180, 180),
+    st.floats(175, 180), st.floats(-180, -175),  # either side of the antimeridian
+    st.sampled_from([180.0, -180.0, 0.0]),
+)
+
+
+@st.composite
+def clustered_points(draw: st.DrawFn) -> tuple[float, float]:
+    """Points anywhere, or in a small cluster around a random centre (ties included)."""
+    if draw(st.booleans()):
+        return draw(latitudes), draw(longitudes)
+    lat = draw(st.sampled_from([41.88, 89.99, -89.99, -17.7, 65.0]))
+    lon = draw(st.sampled_from([-87.63, 179.99, -179.99, 178.4, 0.0]))
+    return (max(-90.0, min(90.0, lat + draw(st.floats(-0.05, 0.05)))),
+            ((lon + draw(st.floats(-0.05, 0.05)) + 180) % 360) - 180)
+
+
+@st.composite
+def services(draw: st.DrawFn) -> list[Service]:
+    count = draw(st.integers(1, 40))
+    made = []
+    for index in range(count):
+        lat, lon = draw(clustered_points())
+        if made and draw(st.integers(0, 9)) == 0:  # exact duplicate location: tie on distance
+            lat, lon = made[-1].lat, made[-1].lon
+        needs = draw(st.sets(st.sampled_from(list(Need)), min_size=1, max_size=3))
+        made.append(Service(
+            id=f"s{draw(st.integers(0, 10_000)):05d}-{index}", name=f"S{index}",
+            categories=frozenset(needs), lat=lat, lon=lon,
+            opening_hours=draw(st.sampled_from(HOURS)), timezone=draw(st.sampled_from(ZONES)),
+            region=draw(st.sampled_from(["", "US-IL", "GB-ENG"])), source="test",
+        ))
+    return made
+
+
+async def _compare(made: list[Service], lat: float, lon: float, needs: list[Need],
+                   moment: datetime, limit: int, within_m: float | None) -> None:
+    db = await open_database(":memory:")
+    try:
+        directory = Directory(db)
+        await directory.replace_source("test", made, format="csv", origin="test", region="")
+        hours = await directory.hours()
+        everything = [(service, hours[hours_key])
+                      for _key, hours_key, service in await directory.all_services()]
+        got = await nearest(directory, lat, lon, needs, moment, limit, within_m=within_m)
+        want = brute_force_nearest(everything, lat, lon, needs, moment, limit,
+                                   within_m=within_m)
+        assert [(m.service.id, m.status.state) for m in got] == [
+            (m.service.id, m.status.state) for m in want]
+        for mine, reference in zip(got, want, strict=True):
+            assert mine.distance_m == reference.distance_m
+            assert mine.status == reference.status
+    finally:
+        await db.close()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(made=services(), point=clustered_points(),
+       needs=st.lists(st.sampled_from(list(Need)), max_size=2),
+       hour=st.integers(0, 23), limit=st.integers(1, 6),
+       within_km=st.one_of(st.none(), st.floats(0.5, 3000)))
+def test_nearest_equals_brute_force(made: list[Service], point: tuple[float, float],
+                                    needs: list[Need], hour: int, limit: int,
+                                    within_km: float | None) -> None:
+    moment = datetime(2025, 12, 25, hour, 30, tzinfo=UTC)
+    asyncio.run(_compare(made, point[0], point[1], needs, moment, limit,
+                         None if within_km is None else within_km * 1000))
+
+
+@settings(max_examples=500, deadline=None)
+@given(lat=latitudes, lon=longitudes, azimuth=st.floats(-180, 180),
+       radius=st.floats(1, 19_000_000))
+def test_search_boxes_contain_every_point_within_the_radius(
+        lat: float, lon: float, azimuth: float, radius: float) -> None:
+    """A point reached by travelling just under `radius` along a geodesic is in a box."""
+    end = Geodesic.WGS84.Direct(lat, lon, azimuth, radius * 0.9999)
+    end_lat, end_lon = end["lat2"], ((end["lon2"] + 180) % 360) - 180
+    boxes = geo.search_boxes(lat, lon, radius)
+    assert any(lo_lat <= end_lat <= hi_lat and lo_lon <= end_lon <= hi_lon
+               for lo_lat, hi_lat, lo_lon, hi_lon in boxes), (boxes, end_lat, end_lon)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(a=clustered_points(), b=clustered_points())
+def test_haversine_bounds_the_geodesic(a: tuple[float, float], b: tuple[float, float]) -> None:
+    low, high = geo.geodesic_bounds(*a, *b)
+    assert low <= geo.geodesic_m(*a, *b) <= high
+
+
+def test_known_distance_against_geopy() -> None:
+    from geopy.distance import geodesic
+
+    here, there = (41.8806, -87.6298), (41.8925, -87.6262)
+    assert geo.geodesic_m(*here, *there) == pytest.approx(geodesic(here, there).meters, abs=1e-6)
+
+
+async def test_open_first_then_unknown_then_closed(directory: Directory) -> None:
+    def service(id_: str, lat: float, hours: str) -> Service:
+        return Service(id=id_, name=id_, categories=frozenset({Need.DETOX}), lat=lat,
+                       lon=-87.63, opening_hours=hours, timezone="America/Chicago",
+                       region="US-IL")
+    await directory.replace_source("t", [
+        service("closed-near", 41.8801, "Mo-Fr 09:00-10:00"),
+        service("unknown-mid", 41.8802, ""),
+        service("open-far", 41.95, "24/7"),
+        service("open-farther", 42.20, "24/7"),
+    ], format="csv", origin="t", region="")
+    noon = datetime(2025, 6, 11, 12, 0)  # local time at the query point (naive)
+    matches = await nearest(directory, 41.88, -87.63, [Need.DETOX], noon, limit=4)
+    assert [m.service.id for m in matches] == ["open-far", "open-farther", "unknown-mid",
+                                               "closed-near"]
+    assert [m.status.state for m in matches] == [State.OPEN, State.OPEN, State.UNKNOWN,
+                                                 State.CLOSED]
+    assert matches[3].status.next_change == datetime(2025, 6, 12, 9, 0,
+                                                     tzinfo=ZoneInfo("America/Chicago"))
+    within = await nearest(directory, 41.88, -87.63, [Need.DETOX], noon, limit=4, within_m=10_000)
+    assert [m.service.id for m in within] == ["open-far", "unknown-mid", "closed-near"]
+    assert await nearest(directory, 41.88, -87.63, [Need.SHELTER], noon) == []
+    assert all(not math.isnan(m.distance_m) for m in matches)

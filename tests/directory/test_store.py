@@ -1,0 +1,78 @@
+"""Storage: sources replace only themselves, the demo steps aside, the index persists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import aiosqlite
+
+from bot.database import MIGRATIONS, open_database
+from directory.importers import read_path
+from directory.model import Need
+from directory.search import nearest
+from directory.store import DEMO_SOURCE, Directory, open_directory
+from tests.conftest import service_row
+
+
+async def test_demo_loads_into_an_empty_database_and_covers_every_need(
+        db: aiosqlite.Connection) -> None:
+    directory = await open_directory(db)
+    assert [s.name for s in await directory.sources()] == [DEMO_SOURCE]
+    services = [service for _k, _h, service in await directory.all_services()]
+    assert len(services) >= 40
+    assert all(service.name.endswith("(demo)") for service in services)
+    assert set().union(*(s.categories for s in services)) == set(Need)
+    assert {s.region for s in services} == {"US-IL"}
+    assert any(s.opening_hours == "" and "Mo-Fr 9am-5pm" not in s.opening_hours
+               for s in services)  # the one whose hours do not parse is imported as unknown
+    assert any("PH off" in s.opening_hours for s in services)
+    assert any(s.opening_hours == "24/7" and Need.DETOX in s.categories for s in services)
+    # Loading it again is a no-op.
+    assert await directory.ensure_demo() is False
+
+
+async def test_a_source_replaces_only_itself_and_the_demo(
+        db: aiosqlite.Connection, write_csv: Callable[..., Path]) -> None:
+    directory = await open_directory(db)
+    city = read_path(write_csv([service_row(id="c1"), service_row(id="c2")], "city.csv"))
+    teams = read_path(write_csv([service_row(id="t1", categories="peer_support")], "teams.csv"))
+    await directory.replace_source("city", city.services, format="csv", origin="x", region="")
+    await directory.replace_source("teams", teams.services, format="csv", origin="y", region="")
+    assert [s.name for s in await directory.sources()] == ["city", "teams"]
+    again = read_path(write_csv([service_row(id="c3")], "city.csv"))
+    await directory.replace_source("city", again.services, format="csv", origin="x", region="")
+    ids = sorted(s.id for _k, _h, s in await directory.all_services())
+    assert ids == ["c3", "t1"]
+    async with db.execute("SELECT count(*) FROM service_rtree") as cursor:
+        assert await cursor.fetchone() == (2,)
+    async with db.execute("SELECT count(*) FROM hours_rule") as cursor:
+        assert await cursor.fetchone() == (1,)  # unused hours are pruned
+
+
+async def test_reopening_does_not_rebuild_the_index(
+        db_path: Path, write_csv: Callable[..., Path]) -> None:
+    first = await open_database(db_path)
+    directory = Directory(first)
+    result = read_path(write_csv([service_row(id=f"s{i}", lat=f"41.{i:04d}") for i in range(50)]))
+    await directory.replace_source("city", result.services, format="csv", origin="x", region="")
+    await first.close()
+
+    second = await open_database(db_path)
+    try:
+        reopened = await open_directory(second)
+        matches = await nearest(reopened, 41.0, -87.6298, [Need.DETOX], limit=2)
+        assert [m.service.id for m in matches] == ["s0", "s1"]
+        # Opening, finding the demo unnecessary and searching wrote nothing.
+        assert second.total_changes == 0
+    finally:
+        await second.close()
+
+
+async def test_schema_version_is_recorded(db: aiosqlite.Connection) -> None:
+    async with db.execute("PRAGMA user_version") as cursor:
+        assert await cursor.fetchone() == (len(MIGRATIONS),)
+    async with db.execute("PRAGMA journal_mode") as cursor:
+        assert await cursor.fetchone() == ("wal",)
+    async with db.execute("PRAGMA foreign_keys") as cursor:
+        assert await cursor.fetchone() == (1,)
