@@ -12,9 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-import aiosqlite
-
-from bot.database import database_path, open_database
+from bot.database import directory_session
 from bot.i18n import terminal_locale, translations
 from directory import cli as directory_cli
 from directory.i18n import Translator
@@ -36,10 +34,6 @@ def build_parser(translator: Translator) -> argparse.ArgumentParser:
     return parser
 
 
-async def _open(path: str | None) -> aiosqlite.Connection:
-    return await open_database(database_path(path))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `deflect` console script."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -47,7 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     translator = translations(str(locale))
     args = build_parser(translator).parse_args(argv)
     if args.command == "directory":
-        return asyncio.run(directory_cli.run(args, _open, translator, locale))
+        return asyncio.run(directory_cli.run(
+            args, lambda path, demo: directory_session(path, demo=demo), translator, locale))
     return 2
 
 

@@ -7,11 +7,14 @@ that owns the table) and listed here in order; `PRAGMA user_version` records how
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiosqlite
 
 from directory import store as directory_store
+from directory.store import Directory, open_directory
 
 DEFAULT_PATH = "deflect.sqlite3"
 
@@ -63,6 +66,21 @@ async def migrate(db: aiosqlite.Connection) -> int:
             await db.execute("ROLLBACK")
             raise
     return len(MIGRATIONS)
+
+
+@asynccontextmanager
+async def directory_session(path: str | os.PathLike[str] | None = None, *,
+                            demo: bool = True) -> AsyncIterator[Directory]:
+    """The database at `path` (see database_path) and its directory, closed afterwards."""
+    db = await open_database(database_path(path))
+    try:
+        directory = await open_directory(db, demo=demo)
+        try:
+            yield directory
+        finally:
+            await directory.close()
+    finally:
+        await db.close()
 
 
 def _statements(script: str) -> list[str]:

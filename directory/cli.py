@@ -9,12 +9,12 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-import aiosqlite
 from babel import Locale
 
 from directory.hours import InvalidRegion, parse_region
@@ -23,12 +23,13 @@ from directory.importers import FORMATS, ReadResult, default_source, read_path
 from directory.model import Need
 from directory.present import describe, format_distance
 from directory.search import nearest
-from directory.store import DEMO_SOURCE, Directory, open_directory
+from directory.store import DEMO_SOURCE, Directory
 
 OK = 0
 INVALID = 2
 
-OpenDatabase = Callable[[str | None], Awaitable[aiosqlite.Connection]]
+# (database path or None, load the demo if empty) -> the directory, closed on exit
+OpenDirectory = Callable[[str | None, bool], AbstractAsyncContextManager[Directory]]
 
 
 def add_commands(parser: argparse.ArgumentParser, db_help: str, translator: Translator) -> None:
@@ -60,7 +61,7 @@ def add_commands(parser: argparse.ArgumentParser, db_help: str, translator: Tran
     sources.add_argument("--db", help=db_help)
 
 
-async def run(args: argparse.Namespace, open_db: OpenDatabase,
+async def run(args: argparse.Namespace, open_db: OpenDirectory,
               translator: Translator, locale: Locale, out: TextIO | None = None,
               err: TextIO | None = None) -> int:
     _ = translator.gettext
@@ -71,21 +72,17 @@ async def run(args: argparse.Namespace, open_db: OpenDatabase,
         return await _import(args, open_db, translator, out, err)
     if command == "search":
         return await _search(args, open_db, translator, locale, out, err)
-    db = await open_db(args.db)
-    try:
-        directory = await open_directory(db)
+    async with open_db(args.db, True) as directory:
         for source in await directory.sources():
             out.write(_("%(name)s: %(count)d services, %(format)s from %(origin)s, "
                         "imported %(when)s, region %(region)s") % {
                 "name": source.name, "count": source.services, "format": source.format,
                 "origin": source.origin, "when": source.imported_at,
                 "region": source.region or _("per service")} + "\n")
-    finally:
-        await db.close()
     return OK
 
 
-async def _import(args: argparse.Namespace, open_db: OpenDatabase,
+async def _import(args: argparse.Namespace, open_db: OpenDirectory,
                   translator: Translator, out: TextIO, err: TextIO) -> int:
     _ = translator.gettext
     path: Path = args.path
@@ -111,9 +108,7 @@ async def _import(args: argparse.Namespace, open_db: OpenDatabase,
     if args.directory_command == "check":
         _report(result, translator, err)
         return INVALID if result.errors else OK
-    db = await open_db(args.db)
-    try:
-        directory = Directory(db)
+    async with open_db(args.db, False) as directory:
         await _check_ids_elsewhere(directory, result, source, path)
         skipping = bool(args.skip_invalid)
         kept = result.without_invalid() if skipping else result
@@ -140,8 +135,6 @@ async def _import(args: argparse.Namespace, open_db: OpenDatabase,
                 "%(count)d record meets no deflection need and was left out",
                 "%(count)d records meet no deflection need and were left out",
                 result.not_in_scope) % {"count": result.not_in_scope} + "\n")
-    finally:
-        await db.close()
     return OK
 
 
@@ -188,7 +181,7 @@ def parse_point(text: str) -> tuple[float, float] | None:
     return lat, lon
 
 
-async def _search(args: argparse.Namespace, open_db: OpenDatabase,
+async def _search(args: argparse.Namespace, open_db: OpenDirectory,
                   translator: Translator, locale: Locale, out: TextIO, err: TextIO) -> int:
     _ = translator.gettext
     point = parse_point(args.near)
@@ -207,14 +200,10 @@ async def _search(args: argparse.Namespace, open_db: OpenDatabase,
     if args.limit < 1:
         err.write(_("--limit must be at least 1") + "\n")
         return INVALID
-    db = await open_db(args.db)
-    try:
-        directory = await open_directory(db)
+    async with open_db(args.db, True) as directory:
         within = args.within_km * 1000 if args.within_km else None
         matches = await nearest(directory, point[0], point[1], [Need(n) for n in args.need],
                                 at, args.limit, within_m=within)
-    finally:
-        await db.close()
     from directory.search import query_time
 
     moment = query_time(point[0], point[1], at)

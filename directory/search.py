@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from directory import geo
 from directory.hours import Hours, HoursStatus, State, localize
 from directory.model import Need, Service, needs_mask
-from directory.store import Candidate, Directory
+from directory.store import Candidate, Directory, Reader
 
 _RANK = {State.OPEN: 0, State.UNKNOWN: 1, State.CLOSED: 2}
 _FIRST_RADIUS_M = 2_000.0
-_GROWTH = 4.0
+_MIN_GROWTH, _MAX_GROWTH = 1.5, 4.0
 
 
 @dataclass(frozen=True)
@@ -58,20 +58,33 @@ async def nearest(
         return []
     moment = query_time(lat, lon, at)
     mask = needs_mask(tuple(needs)) or needs_mask(tuple(Need))
-    hours = await directory.hours()
+    ceiling = min(within_m if within_m is not None else geo.WHOLE_EARTH_M, geo.WHOLE_EARTH_M)
+
+    def search(reader: Reader) -> list[Match]:
+        with reader.snapshot():
+            return _search(reader, lat, lon, mask, moment, limit, ceiling)
+
+    return await directory.reader.run(search)
+
+
+def _search(reader: Reader, lat: float, lon: float, mask: int, moment: datetime, limit: int,
+            ceiling: float) -> list[Match]:
+    hours = reader.hours()
     ranks: dict[int, int] = {}  # per hours key: many services share their hours
 
     def rank_of(hours_key: int) -> int:
+        nonlocal hours
         rank = ranks.get(hours_key)
         if rank is None:
+            if hours_key not in hours:
+                hours = reader.hours(must_have=hours_key)
             rank = ranks[hours_key] = _RANK[hours[hours_key].state(moment)]
         return rank
 
-    ceiling = min(within_m if within_m is not None else geo.WHOLE_EARTH_M, geo.WHOLE_EARTH_M)
     radius = min(_FIRST_RADIUS_M, ceiling)
     while True:
         inside: list[_Seen] = []
-        for candidate in await directory.candidates(geo.search_boxes(lat, lon, radius), mask):
+        for candidate in reader.candidates(geo.search_boxes(lat, lon, radius), mask):
             low, high = geo.geodesic_bounds(lat, lon, candidate.lat, candidate.lon)
             if low > radius:
                 continue
@@ -86,12 +99,11 @@ async def nearest(
         # that, an open service further away would still rank first, so look further.
         if open_count >= limit or radius >= ceiling:
             break
-        radius = min(radius * _GROWTH, ceiling)
-    return await _best(directory, inside, lat, lon, moment, hours, limit)
+        # Grow by the area the open ones found so far suggest (density ~ open_count / r²),
+        # with a margin; at least x1.5 so that sparse places are reached in a few steps.
+        wanted = math.sqrt(limit / open_count) * 1.25 if open_count else 2.0
+        radius = min(radius * min(max(wanted, _MIN_GROWTH), _MAX_GROWTH), ceiling)
 
-
-async def _best(directory: Directory, inside: list[_Seen], lat: float, lon: float,
-                moment: datetime, hours: dict[int, Hours], limit: int) -> list[Match]:
     inside.sort(key=lambda seen: (seen.rank, seen.high))
     if len(inside) > limit:
         last = inside[limit - 1]
@@ -101,7 +113,7 @@ async def _best(directory: Directory, inside: list[_Seen], lat: float, lon: floa
     for seen in inside:
         if seen.exact is None:
             seen.exact = geo.geodesic_m(lat, lon, seen.candidate.lat, seen.candidate.lon)
-    services = await directory.services([seen.candidate.key for seen in inside])
+    services = reader.services([seen.candidate.key for seen in inside])
     ranked = sorted(inside, key=lambda seen: (seen.rank, seen.exact,
                                               services[seen.candidate.key].id))[:limit]
     return [
@@ -131,8 +143,3 @@ def brute_force_nearest(
     scored.sort(key=lambda item: item[:3])
     return [Match(service, distance, status)
             for _rank, distance, _id, service, status in scored[:limit]]
-
-
-def format_distance_m(distance_m: float) -> float:
-    """Metres rounded for display and JSON (to the metre)."""
-    return float(math.floor(distance_m + 0.5))

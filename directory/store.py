@@ -8,11 +8,16 @@ key) so a search reads the R*Tree alone until it knows which few services to sho
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -64,6 +69,8 @@ CREATE VIRTUAL TABLE service_rtree USING rtree(
 );
 """
 
+T = TypeVar("T")
+
 DEMO_SOURCE = "demo"
 DEMO_REGION = "US-IL"
 
@@ -94,12 +101,109 @@ _SERVICE_COLUMNS = (
 )
 
 
-class Directory:
-    """The services of every source, over one open database connection."""
+class Reader:
+    """Search's own read-only connection, used from one dedicated thread.
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    A search is a handful of small reads and some arithmetic; doing all of it in one hop to
+    a thread, on a connection of its own, costs one hand-off instead of one per statement
+    and never waits behind an import (WAL lets readers run beside the writer).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="directory-read")
+        self._connection: sqlite3.Connection | None = None
+        self._hours: dict[int, Hours] = {}
+        self.generation = 0  # bumped by every import; cached hours are dropped when it moves
+        self._loaded_generation = -1
+
+    async def run(self, work: Callable[[Reader], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, work, self)
+
+    def _db(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self._connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                               isolation_level=None)
+        return self._connection
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Reader]:
+        """One read transaction: a search sees one state of the directory throughout."""
+        db = self._db()
+        db.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            db.execute("COMMIT")
+
+    def candidates(self, boxes: Sequence[Box], mask: int) -> list[Candidate]:
+        """Services meeting any need in `mask` whose point lies in one of the boxes."""
+        # The R*Tree stores 32-bit bounds rounded outwards, so this may return a few points
+        # just outside a box; callers measure exact distances anyway. Boxes (two across the
+        # antimeridian) are OR-ed in one statement.
+        where = " OR ".join(
+            "(max_lat >= ? AND min_lat <= ? AND max_lon >= ? AND min_lon <= ?)" for _ in boxes)
+        rows = self._db().execute(
+            f"SELECT key, lat, lon, hours_key FROM service_rtree WHERE ({where}) "
+            "AND (needs & ?) != 0",
+            (*(value for box in boxes for value in box), mask),
+        ).fetchall()
+        return [Candidate(*row) for row in rows]
+
+    def hours(self, *, must_have: int | None = None) -> dict[int, Hours]:
+        """Compiled hours by key; a few hundred distinct ones even in a large directory.
+
+        `must_have`: a key just read from the index; if an import committed since the cache
+        was filled, it may be new, and the cache is reloaded.
+        """
+        if self._loaded_generation != self.generation or (
+                must_have is not None and must_have not in self._hours):
+            self._hours = _load_hours(self._db().execute(
+                "SELECT key, opening_hours, timezone, region FROM hours_rule").fetchall())
+            self._loaded_generation = self.generation
+        return self._hours
+
+    def services(self, keys: Sequence[int]) -> dict[int, Service]:
+        marks = ",".join("?" * len(keys))
+        rows = self._db().execute(
+            f"SELECT {_SERVICE_COLUMNS} FROM service WHERE key IN ({marks})", tuple(keys)
+        ).fetchall()
+        return {row[0]: _service(row) for row in rows}
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    async def close(self) -> None:
+        await self.run(lambda reader: reader._close())
+        self._executor.shutdown(wait=True)
+
+
+def _load_hours(rows: Iterable[Sequence[Any]]) -> dict[int, Hours]:
+    return {int(key): Hours(str(expression), str(zone), str(region))
+            for key, expression, zone, region in rows}
+
+
+class Directory:
+    """The services of every source: writes through the shared connection, searches through
+    a reader of their own."""
+
+    def __init__(self, db: aiosqlite.Connection, reader: Reader) -> None:
         self.db = db
-        self._hours: dict[int, Hours] | None = None
+        self.reader = reader
+
+    @classmethod
+    async def open(cls, db: aiosqlite.Connection) -> Directory:
+        rows = await db.execute_fetchall("PRAGMA database_list")
+        path = next((str(row[2]) for row in rows if row[1] == "main"), "")
+        if not path:
+            raise ValueError("the directory needs a database file (not :memory:)")
+        return cls(db, Reader(path))
+
+    async def close(self) -> None:
+        await self.reader.close()
 
     async def sources(self) -> list[SourceInfo]:
         async with self.db.execute(
@@ -156,7 +260,7 @@ class Directory:
             await self.db.execute("ROLLBACK")
             raise
         finally:
-            self._hours = None
+            self.reader.generation += 1
 
     async def _delete_source(self, name: str) -> None:
         await self.db.execute(
@@ -216,48 +320,17 @@ class Directory:
             "INSERT INTO service_rtree VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", index_rows
         )
 
-    async def candidates(self, boxes: Sequence[Box], mask: int) -> list[Candidate]:
-        """Services meeting any need in `mask` whose point lies in one of the boxes."""
-        found: list[Candidate] = []
-        for min_lat, max_lat, min_lon, max_lon in boxes:
-            # The R*Tree stores 32-bit bounds rounded outwards, so this may return a few
-            # points just outside the box; callers measure exact distances anyway.
-            async with self.db.execute(
-                "SELECT key, lat, lon, hours_key FROM service_rtree "
-                "WHERE max_lat >= ? AND min_lat <= ? AND max_lon >= ? AND min_lon <= ? "
-                "AND (needs & ?) != 0",
-                (min_lat, max_lat, min_lon, max_lon, mask),
-            ) as cursor:
-                found.extend(Candidate(*row) for row in await cursor.fetchall())
-        if len(boxes) > 1:  # boxes may share a meridian; keep each service once
-            found = list({c.key: c for c in found}.values())
-        return found
-
-    async def hours(self) -> dict[int, Hours]:
-        """Compiled hours by key; a few hundred distinct ones even in a large directory."""
-        if self._hours is None:
-            loaded: dict[int, Hours] = {}
-            async with self.db.execute(
-                "SELECT key, opening_hours, timezone, region FROM hours_rule"
-            ) as cursor:
-                async for key, expression, zone, region in cursor:
-                    loaded[key] = Hours(expression, zone, region)
-            self._hours = loaded
-        return self._hours
-
-    async def services(self, keys: Sequence[int]) -> dict[int, Service]:
-        marks = ",".join("?" * len(keys))
-        async with self.db.execute(
-            f"SELECT {_SERVICE_COLUMNS} FROM service WHERE key IN ({marks})", tuple(keys)
-        ) as cursor:
-            return {row[0]: _service(row) for row in await cursor.fetchall()}
-
     async def all_services(self) -> list[tuple[int, int, Service]]:
         """Every service as (key, hours key, service): for brute-force checks and export."""
         async with self.db.execute(
             f"SELECT {_SERVICE_COLUMNS}, hours_key FROM service ORDER BY key"
         ) as cursor:
             return [(row[0], row[-1], _service(row[:-1])) for row in await cursor.fetchall()]
+
+    async def hours(self) -> dict[int, Hours]:
+        """Compiled hours by key, freshly loaded (for brute-force checks and export)."""
+        return _load_hours(await self.db.execute_fetchall(
+            "SELECT key, opening_hours, timezone, region FROM hours_rule"))
 
     async def ensure_demo(self) -> bool:
         """Load the bundled demo directory if there is no directory yet; True if it did."""
@@ -297,11 +370,15 @@ def _service(row: Sequence[object]) -> Service:
 
 
 async def open_directory(db: aiosqlite.Connection, *, demo: bool = True) -> Directory:
-    """The directory over an open, migrated database; loads the demo if it has none."""
-    directory = Directory(db)
+    """The directory over an open, migrated database; loads the demo if it has none.
+
+    Close it (`await directory.close()`) before the connection.
+    """
+    directory = await Directory.open(db)
     if demo:
         await directory.ensure_demo()
     return directory
 
 
-__all__ = ["DEMO_SOURCE", "Candidate", "Directory", "Need", "SourceInfo", "open_directory"]
+__all__ = ["DEMO_SOURCE", "Candidate", "Directory", "Need", "Reader", "SourceInfo",
+           "open_directory"]

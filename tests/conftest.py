@@ -11,7 +11,7 @@ import pytest
 
 from bot.database import open_database
 from directory.importers.simple_csv import COLUMNS
-from directory.store import Directory
+from directory.store import Directory, open_directory
 
 Row = dict[str, str]
 
@@ -54,6 +54,8 @@ async def db(db_path: Path) -> AsyncIterator[aiosqlite.Connection]:
 
 
 @pytest.fixture
-def directory(db: aiosqlite.Connection) -> Directory:
+async def directory(db: aiosqlite.Connection) -> AsyncIterator[Directory]:
     """An empty directory (no demo)."""
-    return Directory(db)
+    opened = await open_directory(db, demo=False)
+    yield opened
+    await opened.close()

@@ -44,8 +44,10 @@ def test_search_text_output(capsys: pytest.CaptureFixture[str], db_path: Path) -
                        "moud", "--at", "2025-12-25T10:00", "--db", str(db_path))
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].startswith("1. ") and "(demo)" in lines[0]
-    assert "open until" in out and "Dec" not in out
+    assert lines[0].startswith("1. ")
+    assert "(demo)" in lines[0]
+    assert "open until" in out
+    assert "Dec" not in out
 
 
 def test_import_replaces_the_demo_and_a_bad_file_changes_nothing(
@@ -54,7 +56,8 @@ def test_import_replaces_the_demo_and_a_bad_file_changes_nothing(
     code, out, err = run(capsys, "directory", "import", str(good), "--region", "US-IL",
                          "--db", str(db_path))
     assert (code, err) == (0, "")
-    assert "imported 2 services" in out and "as source city" in out
+    assert "imported 2 services" in out
+    assert "as source city" in out
     assert [r["id"] for r in search(capsys, db_path)] == ["city-1", "city-2"]
 
     bad = write_csv([service_row(id="city-9"), service_row(id="city-9", lat="north")])
@@ -71,7 +74,8 @@ def test_import_replaces_the_demo_and_a_bad_file_changes_nothing(
                          "--db", str(db_path))
     assert code == 0
     assert "city.csv:3: lat: not a number: north (row skipped)" in err
-    assert "imported 1 service " in out and "skipped 1 invalid row" in out
+    assert "imported 1 service " in out
+    assert "skipped 1 invalid row" in out
     assert [r["id"] for r in search(capsys, db_path)] == ["city-9"]
 
 

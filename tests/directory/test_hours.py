@@ -24,8 +24,8 @@ CHICAGO = "America/Chicago"
 UTC = ZoneInfo("UTC")
 
 
-def at(zone: str, *parts: int, fold: int = 0) -> datetime:
-    return datetime(*parts, tzinfo=ZoneInfo(zone), fold=fold)  # type: ignore[misc]
+def at(zone: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(zone))
 
 
 def test_overnight_span_is_open_after_midnight_and_closed_by_day() -> None:

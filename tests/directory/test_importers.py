@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -105,7 +105,8 @@ def test_duplicate_ids_unknown_needs_bad_flags(write_csv: WriteCsv) -> None:
 def test_wrong_encoding_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     header = "id,name,categories,lat,lon,address,phone,opening_hours,languages,walk_in,website,"
-    path.write_bytes((header + "description\n1,Caf\xe9,detox,41.8,-87.6,,,,,,,\n").encode("latin-1"))
+    row = "description\n1,Caf\xe9,detox,41.8,-87.6,,,,,,,\n"
+    path.write_bytes((header + row).encode("latin-1"))
     assert rendered(path) == [
         "latin1.csv:2: file: not UTF-8 text (byte 0xe9); save the file as UTF-8"]
 
@@ -151,7 +152,7 @@ def test_multiline_quoted_field_rows_are_numbered_by_their_first_line(
 
 # --- OpenStreetMap GeoJSON -------------------------------------------------------------------
 
-def feature(tags: dict[str, str], geometry: dict[str, object] | None, osm_id: str
+def feature(tags: dict[str, str], geometry: Mapping[str, object] | None, osm_id: str
             ) -> dict[str, object]:
     return {"type": "Feature", "id": osm_id, "properties": tags, "geometry": geometry}
 
@@ -187,7 +188,8 @@ def test_osm_tags_map_to_needs_and_polygons_use_their_centroid(tmp_path: Path) -
     clinic, vending, shelter = result.services
     assert clinic.id == "way/1"
     assert clinic.categories == {Need.TREATMENT}
-    assert clinic.lat == pytest.approx(41.88) and clinic.lon == pytest.approx(-87.63)
+    assert clinic.lat == pytest.approx(41.88)
+    assert clinic.lon == pytest.approx(-87.63)
     assert clinic.address == "10 Main St Chicago"
     assert clinic.opening_hours == "Mo-Fr 08:00-17:00"
     assert vending.categories == {Need.HARM_REDUCTION}
@@ -264,7 +266,8 @@ def test_hsds_datapackage(tmp_path: Path) -> None:
     assert detox.phone == "312-555-0100 ext. 12"
     assert detox.address == "1 Main St, Chicago, IL 60640"
     assert detox.languages == ("es",)
-    assert detox.min_age == 18 and detox.max_age is None
+    assert detox.min_age == 18
+    assert detox.max_age is None
     assert detox.website == "https://example.org"  # the organization's, the service has none
     assert peer.categories == {Need.PEER_SUPPORT}
     assert peer.opening_hours == "Mo,We 00:00-24:00"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +14,7 @@ from geographiclib.geodesic import Geodesic
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.database import open_database
+from bot.database import directory_session
 from directory import geo
 from directory.hours import State
 from directory.model import Need, Service
@@ -49,7 +51,7 @@ def clustered_points(draw: st.DrawFn) -> tuple[float, float]:
 @st.composite
 def services(draw: st.DrawFn) -> list[Service]:
     count = draw(st.integers(1, 40))
-    made = []
+    made: list[Service] = []
     for index in range(count):
         lat, lon = draw(clustered_points())
         if made and draw(st.integers(0, 9)) == 0:  # exact duplicate location: tie on distance
@@ -66,23 +68,26 @@ def services(draw: st.DrawFn) -> list[Service]:
 
 async def _compare(made: list[Service], lat: float, lon: float, needs: list[Need],
                    moment: datetime, limit: int, within_m: float | None) -> None:
-    db = await open_database(":memory:")
-    try:
-        directory = Directory(db)
-        await directory.replace_source("test", made, format="csv", origin="test", region="")
-        hours = await directory.hours()
-        everything = [(service, hours[hours_key])
-                      for _key, hours_key, service in await directory.all_services()]
-        got = await nearest(directory, lat, lon, needs, moment, limit, within_m=within_m)
-        want = brute_force_nearest(everything, lat, lon, needs, moment, limit,
-                                   within_m=within_m)
-        assert [(m.service.id, m.status.state) for m in got] == [
-            (m.service.id, m.status.state) for m in want]
-        for mine, reference in zip(got, want, strict=True):
-            assert mine.distance_m == reference.distance_m
-            assert mine.status == reference.status
-    finally:
-        await db.close()
+    with tempfile.TemporaryDirectory() as folder:
+        async with directory_session(Path(folder) / "d.sqlite3", demo=False) as directory:
+            await _compare_in(directory, made, lat, lon, needs, moment, limit, within_m)
+
+
+async def _compare_in(directory: Directory, made: list[Service], lat: float, lon: float,
+                      needs: list[Need], moment: datetime, limit: int,
+                      within_m: float | None) -> None:
+    await directory.replace_source("test", made, format="csv", origin="test", region="")
+    hours = await directory.hours()
+    everything = [(service, hours[hours_key])
+                  for _key, hours_key, service in await directory.all_services()]
+    got = await nearest(directory, lat, lon, needs, moment, limit, within_m=within_m)
+    want = brute_force_nearest(everything, lat, lon, needs, moment, limit,
+                               within_m=within_m)
+    assert [(m.service.id, m.status.state) for m in got] == [
+        (m.service.id, m.status.state) for m in want]
+    for mine, reference in zip(got, want, strict=True):
+        assert mine.distance_m == reference.distance_m
+        assert mine.status == reference.status
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -119,7 +124,7 @@ def test_haversine_bounds_the_geodesic(a: tuple[float, float], b: tuple[float, f
 
 
 def test_known_distance_against_geopy() -> None:
-    from geopy.distance import geodesic
+    from geopy.distance import geodesic  # type: ignore[import-untyped]
 
     here, there = (41.8806, -87.6298), (41.8925, -87.6262)
     assert geo.geodesic_m(*here, *there) == pytest.approx(geodesic(here, there).meters, abs=1e-6)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.database import MIGRATIONS, open_database
+from bot.database import MIGRATIONS, directory_session, open_database
 from directory.importers import read_path
 from directory.model import Need
 from directory.search import nearest
-from directory.store import DEMO_SOURCE, Directory, open_directory
+from directory.store import DEMO_SOURCE, open_directory
 from tests.conftest import service_row
 
 
@@ -30,6 +30,7 @@ async def test_demo_loads_into_an_empty_database_and_covers_every_need(
     assert any(s.opening_hours == "24/7" and Need.DETOX in s.categories for s in services)
     # Loading it again is a no-op.
     assert await directory.ensure_demo() is False
+    await directory.close()
 
 
 async def test_a_source_replaces_only_itself_and_the_demo(
@@ -48,15 +49,15 @@ async def test_a_source_replaces_only_itself_and_the_demo(
         assert await cursor.fetchone() == (2,)
     async with db.execute("SELECT count(*) FROM hours_rule") as cursor:
         assert await cursor.fetchone() == (1,)  # unused hours are pruned
+    await directory.close()
 
 
 async def test_reopening_does_not_rebuild_the_index(
         db_path: Path, write_csv: Callable[..., Path]) -> None:
-    first = await open_database(db_path)
-    directory = Directory(first)
     result = read_path(write_csv([service_row(id=f"s{i}", lat=f"41.{i:04d}") for i in range(50)]))
-    await directory.replace_source("city", result.services, format="csv", origin="x", region="")
-    await first.close()
+    async with directory_session(db_path, demo=False) as directory:
+        await directory.replace_source("city", result.services, format="csv", origin="x",
+                                       region="")
 
     second = await open_database(db_path)
     try:
@@ -65,6 +66,7 @@ async def test_reopening_does_not_rebuild_the_index(
         assert [m.service.id for m in matches] == ["s0", "s1"]
         # Opening, finding the demo unnecessary and searching wrote nothing.
         assert second.total_changes == 0
+        await reopened.close()
     finally:
         await second.close()
 

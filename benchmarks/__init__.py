@@ -1,0 +1,1 @@
+"""Benchmark programs: each prints one JSON line with --json. They measure; tests assert."""
