@@ -22,6 +22,9 @@ _MIN_RADIUS_M = 6_335_439.0
 # The spherical (haversine) distance differs from the ellipsoidal geodesic by under 0.56%
 # (flattening is 0.335%); the margin leaves room and is checked by a property test.
 HAVERSINE_SLACK = 0.007
+# How far the midpoint of an R*Tree entry (32-bit floats rounded outwards) can be from the
+# point it stands for: under one float32 step at 180 degrees (2^-16 deg, 1.7 m) in each axis.
+COORDINATE_SLACK_M = 3.0
 # Longer than any geodesic on WGS84 (half the meridian is 20,003,931 m; the longest
 # geodesic, between near-antipodal points on the equator, is 20,037,508 m).
 WHOLE_EARTH_M = 20_100_000.0
@@ -49,6 +52,26 @@ def geodesic_bounds(lat1: float, lon1: float, lat2: float, lon2: float) -> tuple
     # The millimetre covers rounding where both distances underflow towards zero.
     return (max(0.0, estimate * (1 - HAVERSINE_SLACK) - 0.001),
             estimate * (1 + HAVERSINE_SLACK) + 0.001)
+
+
+class Bounder:
+    """geodesic_bounds from one fixed point, with that point's trigonometry done once."""
+
+    __slots__ = ("_cos_lat", "_lat", "_lon")
+
+    def __init__(self, lat: float, lon: float) -> None:
+        self._lat = math.radians(lat)
+        self._lon = math.radians(lon)
+        self._cos_lat = math.cos(self._lat)
+
+    def bounds(self, lat: float, lon: float, slack_m: float = 0.0) -> tuple[float, float]:
+        """(low, high) around the geodesic to (lat, lon), known to within slack_m."""
+        p2 = math.radians(lat)
+        a = (math.sin((p2 - self._lat) / 2) ** 2
+             + self._cos_lat * math.cos(p2) * math.sin((math.radians(lon) - self._lon) / 2) ** 2)
+        estimate = 2 * _MEAN_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+        return (max(0.0, estimate * (1 - HAVERSINE_SLACK) - 0.001 - slack_m),
+                estimate * (1 + HAVERSINE_SLACK) + 0.001 + slack_m)
 
 
 Box = tuple[float, float, float, float]  # min_lat, max_lat, min_lon, max_lon

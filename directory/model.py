@@ -20,10 +20,12 @@ class Need(StrEnum):
 
     @property
     def bit(self) -> int:
-        return 1 << list(Need).index(self)
+        return _BITS[self]
 
 
 NEEDS: tuple[Need, ...] = tuple(Need)
+# The stored masks depend on this order: new needs go at the end.
+_BITS = {need: 1 << index for index, need in enumerate(NEEDS)}
 
 
 def needs_mask(needs: frozenset[Need] | set[Need] | tuple[Need, ...]) -> int:
@@ -35,7 +37,7 @@ def needs_mask(needs: frozenset[Need] | set[Need] | tuple[Need, ...]) -> int:
 
 
 def needs_from_mask(mask: int) -> frozenset[Need]:
-    return frozenset(need for need in Need if mask & need.bit)
+    return frozenset(need for need, bit in _BITS.items() if mask & bit)
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 
 from directory import geo
 from directory.hours import Hours, HoursStatus, State, localize
-from directory.model import Need, Service, needs_mask
-from directory.store import Candidate, Directory, Reader
+from directory.model import NEEDS, Need, Service
+from directory.store import Directory, Reader
 
 _RANK = {State.OPEN: 0, State.UNKNOWN: 1, State.CLOSED: 2}
 _FIRST_RADIUS_M = 2_000.0
@@ -43,10 +43,11 @@ def query_time(lat: float, lon: float, at: datetime | None) -> datetime:
 @dataclass
 class _Seen:
     rank: int
-    low: float
+    low: float  # bounds on the geodesic distance; both the exact one once it is known
     high: float
-    exact: float | None
-    candidate: Candidate
+    key: int
+    hours_key: int
+    exact: bool = False
 
 
 async def nearest(
@@ -57,70 +58,110 @@ async def nearest(
     if limit <= 0:
         return []
     moment = query_time(lat, lon, at)
-    mask = needs_mask(tuple(needs)) or needs_mask(tuple(Need))
+    wanted = sorted(set(needs), key=NEEDS.index) or list(NEEDS)
     ceiling = min(within_m if within_m is not None else geo.WHOLE_EARTH_M, geo.WHOLE_EARTH_M)
 
     def search(reader: Reader) -> list[Match]:
         with reader.snapshot():
-            return _search(reader, lat, lon, mask, moment, limit, ceiling)
+            return _Search(reader, lat, lon, wanted, moment, limit, ceiling).run()
 
     return await directory.reader.run(search)
 
 
-def _search(reader: Reader, lat: float, lon: float, mask: int, moment: datetime, limit: int,
-            ceiling: float) -> list[Match]:
-    hours = reader.hours()
-    ranks: dict[int, int] = {}  # per hours key: many services share their hours
+class _Search:
+    """One search, run in the reader's thread inside one read transaction."""
 
-    def rank_of(hours_key: int) -> int:
-        nonlocal hours
-        rank = ranks.get(hours_key)
+    def __init__(self, reader: Reader, lat: float, lon: float, needs: list[Need],
+                 moment: datetime, limit: int, ceiling: float) -> None:
+        self.reader = reader
+        self.lat, self.lon = lat, lon
+        self.needs = needs
+        self.moment = moment
+        self.limit = limit
+        self.ceiling = ceiling
+        self.hours = reader.hours()
+        self.ranks: dict[int, int] = {}  # per hours key: many services share their hours
+        self.services: dict[int, Service] = {}
+
+    def rank_of(self, hours_key: int) -> int:
+        rank = self.ranks.get(hours_key)
         if rank is None:
-            if hours_key not in hours:
-                hours = reader.hours(must_have=hours_key)
-            rank = ranks[hours_key] = _RANK[hours[hours_key].state(moment)]
+            if hours_key not in self.hours:  # an import committed since the cache was filled
+                self.hours = self.reader.hours(must_have=hours_key)
+            rank = self.ranks[hours_key] = _RANK[self.hours[hours_key].state(self.moment)]
         return rank
 
-    radius = min(_FIRST_RADIUS_M, ceiling)
-    while True:
-        inside: list[_Seen] = []
-        for candidate in reader.candidates(geo.search_boxes(lat, lon, radius), mask):
-            low, high = geo.geodesic_bounds(lat, lon, candidate.lat, candidate.lon)
-            if low > radius:
-                continue
-            exact = None
-            if high > radius:
-                exact = geo.geodesic_m(lat, lon, candidate.lat, candidate.lon)
-                if exact > radius:
-                    continue
-            inside.append(_Seen(rank_of(candidate.hours_key), low, high, exact, candidate))
-        open_count = sum(1 for seen in inside if seen.rank == 0)
-        # Enough open ones inside the circle are nearer than anything outside it; short of
-        # that, an open service further away would still rank first, so look further.
-        if open_count >= limit or radius >= ceiling:
-            break
-        # Grow by the area the open ones found so far suggest (density ~ open_count / r²),
-        # with a margin; at least x1.5 so that sparse places are reached in a few steps.
-        wanted = math.sqrt(limit / open_count) * 1.25 if open_count else 2.0
-        radius = min(radius * min(max(wanted, _MIN_GROWTH), _MAX_GROWTH), ceiling)
+    def measure(self, seen: Iterable[_Seen]) -> None:
+        """Exact geodesic distances for these, from their exact coordinates."""
+        missing = [s.key for s in seen if not s.exact and s.key not in self.services]
+        if missing:
+            self.services.update(self.reader.services(missing))
+        for item in seen:
+            if not item.exact:
+                service = self.services[item.key]
+                item.low = item.high = geo.geodesic_m(self.lat, self.lon, service.lat,
+                                                      service.lon)
+                item.exact = True
 
-    inside.sort(key=lambda seen: (seen.rank, seen.high))
-    if len(inside) > limit:
-        last = inside[limit - 1]
-        # Only these can still be among the best once exact distances are known.
-        inside = [seen for seen in inside if seen.rank < last.rank
-                  or (seen.rank == last.rank and seen.low <= last.high)]
-    for seen in inside:
-        if seen.exact is None:
-            seen.exact = geo.geodesic_m(lat, lon, seen.candidate.lat, seen.candidate.lon)
-    services = reader.services([seen.candidate.key for seen in inside])
-    ranked = sorted(inside, key=lambda seen: (seen.rank, seen.exact,
-                                              services[seen.candidate.key].id))[:limit]
-    return [
-        Match(services[seen.candidate.key], float(seen.exact or 0.0),
-              hours[seen.candidate.hours_key].status(moment))
-        for seen in ranked
-    ]
+    def gather(self, radius: float) -> list[_Seen]:
+        """Every service that may lie within radius (a few just outside, not yet told)."""
+        bounder = geo.Bounder(self.lat, self.lon)
+        found: dict[int, _Seen] = {}
+        boxes = geo.search_boxes(self.lat, self.lon, radius)
+        for key, min_lat, max_lat, min_lon, max_lon, hours in self.reader.candidates(
+                boxes, self.needs):
+            if key in found:
+                continue
+            low, high = bounder.bounds((min_lat + max_lat) / 2, (min_lon + max_lon) / 2,
+                                       geo.COORDINATE_SLACK_M)
+            if low <= radius:
+                hours_key = int(hours)
+                found[key] = _Seen(self.rank_of(hours_key), low, high, key, hours_key)
+        return list(found.values())
+
+    def enough_open(self, pool: list[_Seen], radius: float) -> bool:
+        """Are `limit` open services certainly within radius?"""
+        sure = sum(1 for s in pool if s.rank == 0 and s.high <= radius)
+        if sure >= self.limit:
+            return True
+        maybe = [s for s in pool if s.rank == 0 and s.low <= radius < s.high]
+        if sure + len(maybe) < self.limit:
+            return False
+        self.measure(maybe)
+        return sure + sum(1 for s in maybe if s.high <= radius) >= self.limit
+
+    def run(self) -> list[Match]:
+        radius = min(_FIRST_RADIUS_M, self.ceiling)
+        while True:
+            pool = self.gather(radius)
+            # Enough open ones inside the circle are nearer than anything outside it; short
+            # of that, an open service further away would still rank first: look further.
+            if radius >= self.ceiling or self.enough_open(pool, radius):
+                break
+            open_count = sum(1 for s in pool if s.rank == 0 and s.low <= radius)
+            # Grow by the area the open ones found so far suggest (density ~ count / r²),
+            # with a margin; at least x1.5 so that sparse places are reached in a few steps.
+            wanted = math.sqrt(self.limit / open_count) * 1.25 if open_count else 2.0
+            radius = min(radius * min(max(wanted, _MIN_GROWTH), _MAX_GROWTH), self.ceiling)
+        return self.best(pool, radius)
+
+    def best(self, pool: list[_Seen], radius: float) -> list[Match]:
+        while True:
+            pool.sort(key=lambda s: (s.rank, s.high))
+            contenders = pool
+            if len(pool) > self.limit:
+                last = pool[self.limit - 1]
+                # Only these can still be among the best once exact distances are known.
+                contenders = [s for s in pool if s.rank < last.rank
+                              or (s.rank == last.rank and s.low <= last.high)]
+            self.measure(contenders)
+            outside = {s.key for s in contenders if s.high > radius}
+            if not outside:
+                break
+            pool = [s for s in pool if s.key not in outside]
+        ranked = sorted(contenders, key=lambda s: (s.rank, s.high, self.services[s.key].id))
+        return [Match(self.services[s.key], s.high, self.hours[s.hours_key].status(self.moment))
+                for s in ranked[: self.limit]]
 
 
 def brute_force_nearest(

@@ -1,9 +1,12 @@
 """The directory's tables: services, their spatial index, distinct hours, and sources.
 
-The spatial index is SQLite's R*Tree, written in the same transaction as the services it
-indexes and persisted with them, so opening a database never rebuilds it. Its auxiliary
-columns carry what search needs for every candidate (exact coordinates, needs mask, hours
-key) so a search reads the R*Tree alone until it knows which few services to show.
+The spatial index is SQLite's R*Tree, one per need, written in the same transaction as the
+services it indexes and persisted with them, so opening a database never rebuilds it. Each
+entry is a service's point plus its hours key as a third dimension: everything search needs
+for a candidate sits in the R*Tree's own nodes. (Auxiliary columns and a needs column to
+filter on cost a lookup per row and made search four times slower; see benchmarks/.) The
+nodes hold 32-bit floats rounded outwards, so search treats a point as known to within
+COORDINATE_SLACK_M and reads exact coordinates only for the few services it may show.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import aiosqlite
 
@@ -64,10 +67,11 @@ CREATE TABLE service (
     region TEXT NOT NULL
 );
 CREATE INDEX service_source ON service(source);
-CREATE VIRTUAL TABLE service_rtree USING rtree(
-    key, min_lat, max_lat, min_lon, max_lon, +lat, +lon, +needs, +hours_key
-);
-"""
+""" + "".join(
+    f"CREATE VIRTUAL TABLE service_rtree_{need.value} USING rtree("
+    "key, min_lat, max_lat, min_lon, max_lon, min_hours, max_hours);\n"
+    for need in Need
+)
 
 T = TypeVar("T")
 
@@ -75,14 +79,15 @@ DEMO_SOURCE = "demo"
 DEMO_REGION = "US-IL"
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """What the spatial index returns for one service near a point."""
+class Candidate(NamedTuple):
+    """What the spatial index returns for one service near a point (32-bit bounds)."""
 
     key: int
-    lat: float
-    lon: float
-    hours_key: int
+    min_lat: float
+    max_lat: float
+    min_lon: float
+    max_lon: float
+    hours_key: float
 
 
 @dataclass(frozen=True)
@@ -137,19 +142,20 @@ class Reader:
         finally:
             db.execute("COMMIT")
 
-    def candidates(self, boxes: Sequence[Box], mask: int) -> list[Candidate]:
-        """Services meeting any need in `mask` whose point lies in one of the boxes."""
-        # The R*Tree stores 32-bit bounds rounded outwards, so this may return a few points
-        # just outside a box; callers measure exact distances anyway. Boxes (two across the
-        # antimeridian) are OR-ed in one statement.
-        where = " OR ".join(
-            "(max_lat >= ? AND min_lat <= ? AND max_lon >= ? AND min_lon <= ?)" for _ in boxes)
-        rows = self._db().execute(
-            f"SELECT key, lat, lon, hours_key FROM service_rtree WHERE ({where}) "
-            "AND (needs & ?) != 0",
-            (*(value for box in boxes for value in box), mask),
-        ).fetchall()
-        return [Candidate(*row) for row in rows]
+    def candidates(self, boxes: Sequence[Box], needs: Iterable[Need]) -> list[Candidate]:
+        """Services meeting any of the needs with a point in one of the boxes.
+
+        A service that meets two of the needs comes back twice.
+        """
+        parts = [
+            f"SELECT key, min_lat, max_lat, min_lon, max_lon, min_hours "
+            f"FROM service_rtree_{need.value} "
+            "WHERE max_lat >= ? AND min_lat <= ? AND max_lon >= ? AND min_lon <= ?"
+            for need in needs for _box in boxes
+        ]
+        values = [value for _need in needs for box in boxes for value in box]
+        rows = self._db().execute(" UNION ALL ".join(parts), values).fetchall()
+        return [Candidate._make(row) for row in rows]
 
     def hours(self, *, must_have: int | None = None) -> dict[int, Hours]:
         """Compiled hours by key; a few hundred distinct ones even in a large directory.
@@ -263,10 +269,12 @@ class Directory:
             self.reader.generation += 1
 
     async def _delete_source(self, name: str) -> None:
-        await self.db.execute(
-            "DELETE FROM service_rtree WHERE key IN (SELECT key FROM service WHERE source = ?)",
-            (name,),
-        )
+        for need in Need:
+            await self.db.execute(
+                f"DELETE FROM service_rtree_{need.value} "
+                "WHERE key IN (SELECT key FROM service WHERE source = ?)",
+                (name,),
+            )
         await self.db.execute("DELETE FROM service WHERE source = ?", (name,))
         await self.db.execute("DELETE FROM directory_source WHERE name = ?", (name,))
 
@@ -292,7 +300,8 @@ class Directory:
             row = await cursor.fetchone()
         first_key = (int(row[0]) if row else 0) + 1
         rows = []
-        index_rows = []
+        index_rows: dict[Need, list[tuple[int, float, float, float, float, int, int]]] = {
+            need: [] for need in Need}
         for key, service in enumerate(services, start=first_key):
             hours_key = hours_keys[(service.opening_hours, service.timezone, service.region)]
             mask = needs_mask(service.categories)
@@ -307,8 +316,9 @@ class Directory:
                             "updated": capacity.updated}) if capacity else None,
                 service.timezone, service.region,
             ))
-            index_rows.append((key, service.lat, service.lat, service.lon, service.lon,
-                               service.lat, service.lon, mask, hours_key))
+            for need in service.categories:
+                index_rows[need].append((key, service.lat, service.lat, service.lon,
+                                         service.lon, hours_key, hours_key))
         await self.db.executemany(
             "INSERT INTO service (key, id, source, name, needs, lat, lon, address, phone, "
             "website, description, opening_hours, hours_key, languages, walk_in, min_age, "
@@ -316,9 +326,9 @@ class Directory:
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
-        await self.db.executemany(
-            "INSERT INTO service_rtree VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", index_rows
-        )
+        for need, entries in index_rows.items():
+            await self.db.executemany(
+                f"INSERT INTO service_rtree_{need.value} VALUES (?, ?, ?, ?, ?, ?, ?)", entries)
 
     async def all_services(self) -> list[tuple[int, int, Service]]:
         """Every service as (key, hours key, service): for brute-force checks and export."""

@@ -45,8 +45,12 @@ async def test_a_source_replaces_only_itself_and_the_demo(
     await directory.replace_source("city", again.services, format="csv", origin="x", region="")
     ids = sorted(s.id for _k, _h, s in await directory.all_services())
     assert ids == ["c3", "t1"]
-    async with db.execute("SELECT count(*) FROM service_rtree") as cursor:
-        assert await cursor.fetchone() == (2,)
+    indexed = 0
+    for need in Need:
+        async with db.execute(f"SELECT count(*) FROM service_rtree_{need.value}") as cursor:
+            row = await cursor.fetchone()
+            indexed += row[0] if row else 0
+    assert indexed == 3  # c3: detox and treatment; t1: peer_support
     async with db.execute("SELECT count(*) FROM hours_rule") as cursor:
         assert await cursor.fetchone() == (1,)  # unused hours are pruned
     await directory.close()
