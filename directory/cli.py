@@ -18,11 +18,18 @@ from typing import TextIO
 from babel import Locale
 
 from directory.hours import InvalidRegion, parse_region
-from directory.i18n import Translator
-from directory.importers import FORMATS, ReadResult, default_source, read_path
+from directory.i18n import N_, Message, Translator
+from directory.importers import (
+    FORMATS,
+    Problem,
+    ReadResult,
+    default_source,
+    detect_format,
+    read_path,
+)
 from directory.model import Need
 from directory.present import describe, format_distance
-from directory.search import nearest
+from directory.search import nearest, query_time
 from directory.store import DEMO_SOURCE, Directory
 
 OK = 0
@@ -118,7 +125,7 @@ async def _import(args: argparse.Namespace, open_db: OpenDirectory,
             return INVALID
         _report(result, translator, err, skipped=skipping)
         await directory.replace_source(source, kept.services, format=args.format or
-                                       _format_name(path), origin=str(path),
+                                       detect_format(path), origin=str(path),
                                        region=region or "")
         skipped_rows = len(result.error_rows())
         out.write(translator.ngettext(
@@ -138,17 +145,8 @@ async def _import(args: argparse.Namespace, open_db: OpenDirectory,
     return OK
 
 
-def _format_name(path: Path) -> str:
-    from directory.importers import detect_format
-
-    return detect_format(path)
-
-
 async def _check_ids_elsewhere(directory: Directory, result: ReadResult, source: str,
                                path: Path) -> None:
-    from directory.i18n import N_, Message
-    from directory.importers import Problem
-
     taken = await directory.ids_elsewhere([s.id for s in result.services], source)
     taken.pop("", None)
     for service, row in zip(result.services, result.rows, strict=True):
@@ -204,8 +202,6 @@ async def _search(args: argparse.Namespace, open_db: OpenDirectory,
         within = args.within_km * 1000 if args.within_km else None
         matches = await nearest(directory, point[0], point[1], [Need(n) for n in args.need],
                                 at, args.limit, within_m=within)
-    from directory.search import query_time
-
     moment = query_time(point[0], point[1], at)
     if args.json:
         json.dump([{

@@ -46,16 +46,11 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * _MEAN_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
-def geodesic_bounds(lat1: float, lon1: float, lat2: float, lon2: float) -> tuple[float, float]:
-    """A cheap (low, high) interval that contains the exact geodesic distance."""
-    estimate = haversine_m(lat1, lon1, lat2, lon2)
-    # The millimetre covers rounding where both distances underflow towards zero.
-    return (max(0.0, estimate * (1 - HAVERSINE_SLACK) - 0.001),
-            estimate * (1 + HAVERSINE_SLACK) + 0.001)
-
-
 class Bounder:
-    """geodesic_bounds from one fixed point, with that point's trigonometry done once."""
+    """Cheap (low, high) intervals around the geodesic from one fixed point.
+
+    The haversine estimate widened by HAVERSINE_SLACK; the point's trigonometry done once.
+    """
 
     __slots__ = ("_cos_lat", "_lat", "_lon")
 

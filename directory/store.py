@@ -218,11 +218,6 @@ class Directory:
         ) as cursor:
             return [SourceInfo(*row) async for row in cursor]
 
-    async def count(self) -> int:
-        async with self.db.execute("SELECT count(*) FROM service") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
-
     async def ids_elsewhere(self, ids: Iterable[str], source: str) -> dict[str, str]:
         """Which of these ids other sources already use: id -> that source."""
         wanted = list(ids)
