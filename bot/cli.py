@@ -11,9 +11,13 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from bot.database import directory_session
+from bot.database import database_path, directory_session, open_database
 from bot.i18n import terminal_locale, translations
+from bot.logs import install_log_redaction
+from bot.members import Members, Role
+from bot.settings import Settings
 from directory import cli as directory_cli
 from directory.i18n import Translator
 
@@ -29,8 +33,25 @@ def build_parser(translator: Translator) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     directory = commands.add_parser(
         "directory", help=_("import, check and search the service directory"))
-    directory_cli.add_commands(
-        directory, _("SQLite file (default: $DEFLECT_DB or ./deflect.sqlite3)"), translator)
+    db_help = _("SQLite file (default: $DEFLECT_DB or ./deflect.sqlite3)")
+    directory_cli.add_commands(directory, db_help, translator)
+    run = commands.add_parser("run", help=_("run the bot on Telegram (needs DEFLECT_TOKEN)"))
+    run.add_argument("--webhook-url", help=_("public HTTPS URL Telegram posts updates to"))
+    run.add_argument("--listen", default="127.0.0.1:8443", metavar="HOST:PORT",
+                     help=_("where the webhook server listens"))
+    run.add_argument("--db", help=db_help)
+    console = commands.add_parser(
+        "console", help=_("try the bot in this terminal: no token, no configuration"))
+    console.add_argument("--as", dest="role", choices=["officer", "peer", "community"],
+                         default="community", help=_("who you are in the demo"))
+    console.add_argument("--db", help=db_help)
+    invite = commands.add_parser("invite", help=_("make an invite code for an agency"))
+    invite.add_argument("--agency", required=True)
+    invite.add_argument("--role", required=True, choices=["officer", "peer", "coordinator"])
+    invite.add_argument("--uses", type=int, default=1)
+    invite.add_argument("--days", type=int, default=7)
+    invite.add_argument("--country", help=_("ISO country of a new agency (emergency number)"))
+    invite.add_argument("--db", help=db_help)
     return parser
 
 
@@ -43,7 +64,70 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "directory":
         return asyncio.run(directory_cli.run(
             args, lambda path, demo: directory_session(path, demo=demo), translator, locale))
+    settings = Settings.from_env(db_path=database_path(args.db))
+    install_log_redaction(settings.token)
+    if args.command == "console":
+        return _console(settings, Role(args.role))
+    if args.command == "invite":
+        return asyncio.run(_invite(settings, args, translator))
+    if args.command == "run":
+        return _run(settings, args, translator)
     return 2
+
+
+def _console(settings: Settings, role: Role) -> int:
+    from bot.app import build_application
+    from bot.console import ConsoleUser, main_console
+
+    user = ConsoleUser()
+
+    async def prepare(application: Any) -> None:
+        runtime = application.bot_data.runtime
+        if role is not Role.COMMUNITY:
+            agency = await runtime.members.agency("Demo Police Department (demo)", "US")
+            await runtime.members.add_member(user.id, agency, role)
+
+    return main_console(lambda api: build_application(settings, request=api, rate_limit=False),
+                        user, prepare)
+
+
+async def _invite(settings: Settings, args: argparse.Namespace, translator: Translator) -> int:
+    _ = translator.gettext
+    if args.uses < 1 or args.days < 1:
+        sys.stderr.write(_("--uses and --days must be at least 1") + "\n")
+        return 2
+    db = await open_database(settings.db_path)
+    try:
+        members = await Members.open(db)
+        agency = await members.agency(args.agency, args.country or settings.country)
+        code = await members.invite(agency, Role(args.role), uses=args.uses, days=args.days)
+    finally:
+        await db.close()
+    sys.stdout.write(_("Invite code for %(role)s at %(agency)s (%(uses)d use(s), %(days)d "
+                       "days): %(code)s") % {"role": args.role, "agency": agency.name,
+                                             "uses": args.uses, "days": args.days,
+                                             "code": code} + "\n")
+    return 0
+
+
+def _run(settings: Settings, args: argparse.Namespace, translator: Translator) -> int:
+    from telegram import Update
+
+    from bot.app import build_application
+
+    _ = translator.gettext
+    if not settings.token:
+        sys.stderr.write(_("deflect run needs a bot token in DEFLECT_TOKEN (from @BotFather); "
+                           "to try it without one: deflect console") + "\n")
+        return 2
+    application = build_application(settings)
+    if args.webhook_url:
+        host, _sep, port = args.listen.rpartition(":")
+        application.run_webhook(listen=host or "127.0.0.1", port=int(port),
+                                webhook_url=args.webhook_url, allowed_updates=Update.ALL_TYPES)
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

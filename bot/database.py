@@ -13,12 +13,16 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot import members, referrals
 from directory import store as directory_store
 from directory.store import Directory, open_directory
 
 DEFAULT_PATH = "deflect.sqlite3"
 
-MIGRATIONS: tuple[str, ...] = (directory_store.MIGRATION_1,)
+MIGRATIONS: tuple[str, ...] = (
+    directory_store.MIGRATION_1,
+    members.MIGRATION + referrals.MIGRATION,
+)
 
 
 def database_path(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -1,0 +1,95 @@
+"""build_application: wiring only. Handlers live in handlers/, state in bot/runtime.py."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.request import BaseRequest
+
+from bot.database import open_database
+from bot.eligibility import load_eligibility
+from bot.i18n import translations
+from bot.members import Members
+from bot.referrals import ReferralLog
+from bot.runtime import BotData, DeflectContext, Runtime
+from bot.settings import Settings
+from directory.importers import read_path
+from directory.store import open_directory
+from handlers.checklist import build_checklist_handler
+from handlers.errors import on_error
+from handlers.start import build_start_handlers
+
+_LOGGER = logging.getLogger(__name__)
+
+DeflectApplication = Application[Any, DeflectContext, dict[Any, Any], dict[Any, Any], BotData,
+                                 Any]
+
+# A token that satisfies PTB's checks where no real one exists (console, benchmarks).
+OFFLINE_TOKEN = "0:offline"  # noqa: S105 - not a secret
+
+
+def commands(translator: Any) -> list[BotCommand]:
+    _ = translator.gettext
+    return [
+        BotCommand("start", _("Start: find help or begin the checklist")),
+        BotCommand("find", _("The nearest open service for a need")),
+        BotCommand("checklist", _("Deflection checklist (officers and peers)")),
+        BotCommand("join", _("Join your agency with an invite code")),
+        BotCommand("language", _("Choose your language")),
+        BotCommand("help", _("What I can do")),
+        BotCommand("cancel", _("Stop what you are doing")),
+    ]
+
+
+async def _post_init(application: DeflectApplication, settings: Settings) -> None:
+    db = await open_database(settings.db_path)
+    directory = await open_directory(db, demo=settings.directory_path is None)
+    if settings.directory_path is not None and not await directory.sources():
+        result = read_path(settings.directory_path)
+        if result.errors:
+            raise SystemExit("\n".join(p.render_english() for p in result.errors))
+        await directory.replace_source(settings.directory_path.stem, result.services,
+                                       format="csv", origin=str(settings.directory_path),
+                                       region="")
+    application.bot_data.runtime = Runtime(
+        settings=settings, db=db, directory=directory, members=await Members.open(db),
+        referrals=ReferralLog(db), eligibility=load_eligibility(settings.eligibility_path),
+    )
+    await application.bot.set_my_commands(commands(translations(settings.default_locale)))
+
+
+async def _post_shutdown(application: DeflectApplication) -> None:
+    runtime = application.bot_data.runtime
+    if runtime is not None:
+        await runtime.directory.close()
+        await runtime.db.close()
+        application.bot_data.runtime = None
+
+
+def build_application(settings: Settings, *, request: BaseRequest | None = None,
+                      rate_limit: bool = True) -> DeflectApplication:
+    """The Application, its handlers in their order, and the runtime's open/close hooks."""
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token or OFFLINE_TOKEN)
+        .context_types(ContextTypes(context=DeflectContext, bot_data=BotData))
+        .post_init(lambda app: _post_init(app, settings))
+        .post_shutdown(_post_shutdown)
+    )
+    if settings.base_url:
+        builder = builder.base_url(settings.base_url.rstrip("/") + "/bot")
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    application: DeflectApplication = builder.build()  # type: ignore[assignment]
+    # Order matters: the conversation first, so a button or message that belongs to a step
+    # reaches it; then commands and the catch-alls for stale buttons and stray messages.
+    application.add_handler(build_checklist_handler(settings.conversation_minutes))
+    for handler in build_start_handlers():
+        application.add_handler(handler)
+    application.add_error_handler(on_error)  # type: ignore[arg-type]
+    return application

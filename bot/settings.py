@@ -1,0 +1,42 @@
+"""Settings from the environment: what an operator sets, read once at start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.database import DEFAULT_PATH
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything `build_application` needs; the token never appears in its repr."""
+
+    token: str | None = field(default=None, repr=False)
+    db_path: Path = Path(DEFAULT_PATH)
+    directory_path: Path | None = None  # imported at start if the database has no directory
+    base_url: str | None = None  # Bot API base URL, e.g. a local Bot API server or a fake
+    default_locale: str = "en"
+    country: str = "US"  # for agencies created without one
+    conversation_minutes: int = 30
+    eligibility_path: Path | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, object] = {
+            "token": env.get("DEFLECT_TOKEN") or env.get("TELEGRAM_BOT_TOKEN") or None,
+            "db_path": Path(env.get("DEFLECT_DB") or DEFAULT_PATH),
+            "directory_path": Path(env["DEFLECT_DIRECTORY"]) if env.get("DEFLECT_DIRECTORY")
+            else None,
+            "base_url": env.get("DEFLECT_BASE_URL") or None,
+            "default_locale": env.get("DEFLECT_DEFAULT_LOCALE") or "en",
+            "country": (env.get("DEFLECT_COUNTRY") or "US").upper(),
+            "conversation_minutes": int(env.get("DEFLECT_CONVERSATION_MINUTES") or 30),
+            "eligibility_path": Path(env["DEFLECT_ELIGIBILITY"])
+            if env.get("DEFLECT_ELIGIBILITY") else None,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,590 @@
+"""The deflection checklist (members) and find-help (anyone): one conversation, two flows.
+
+Checklist: safety -> (overdose steps) -> pathway -> eligibility -> consent -> needs ->
+location -> results -> referral. Find help starts at needs and logs nothing unless the person
+asks for a referral code. Every step has Back and Cancel; a button from an earlier
+conversation answers "this step has expired" and changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+import warnings
+
+from telegram import (
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.emergency import emergency_number
+from bot.members import Role
+from bot.referrals import PATHWAY_NAMES, Pathway, Referral
+from bot.runtime import DeflectContext
+from directory.hours import State
+from directory.model import NEEDS, Need
+from directory.present import describe, format_distance
+from directory.search import Match, nearest, query_time
+from handlers.common import (
+    Draft,
+    Flow,
+    Step,
+    button,
+    draft_of,
+    end_draft,
+    keyboard,
+    nav_row,
+    start_draft,
+    token_matches,
+    value_of,
+)
+
+END = ConversationHandler.END
+SEARCH_RADIUS_M = 80_000  # further than this is no warm hand-off
+PAGE = 3
+_TOKEN = r"[0-9a-f]{6}"
+_COORDINATES = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*[,; ]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
+
+def _need_label(context: DeflectContext, need: Need) -> str:
+    _ = context.translator.gettext
+    labels = {
+        Need.TREATMENT: _("Treatment"), Need.DETOX: _("Detox"),
+        Need.MOUD: _("MOUD (methadone, bupe)"), Need.HARM_REDUCTION: _("Harm reduction"),
+        Need.NALOXONE: _("Naloxone"), Need.CRISIS: _("Mental-health crisis"),
+        Need.SHELTER: _("Shelter"), Need.PEER_SUPPORT: _("Peer support"),
+    }
+    return labels[need]
+
+
+async def _reply(update: Update, text: str, **kwargs: object) -> None:
+    """Answer in the chat the update came from (message or button press)."""
+    chat = update.effective_chat
+    if chat is not None:
+        await chat.send_message(text, **kwargs)  # type: ignore[arg-type]
+
+
+async def _pressed(update: Update) -> None:
+    if update.callback_query:
+        await update.callback_query.answer()
+        try:
+            await update.callback_query.edit_message_reply_markup(None)
+        except Exception:  # noqa: BLE001 - an old message may not be editable; harmless
+            pass
+
+
+# --- entry ----------------------------------------------------------------------------------
+
+async def start_checklist(update: Update, context: DeflectContext) -> int:
+    """/checklist: members only; everyone else is told how to join or find help."""
+    _ = context.translator.gettext
+    if update.callback_query:
+        await update.callback_query.answer()
+    user = update.effective_user
+    membership = await context.runtime.members.membership(user.id) if user else None
+    if membership is None or membership.role is Role.COMMUNITY:
+        await _reply(update, _(
+            "The checklist is for officers and peer workers of a deflection program. "
+            "Ask your coordinator for an invite code, then send /join CODE.\n"
+            "Anyone can use /find to find help now."))
+        return END
+    draft = start_draft(context, Flow.CHECKLIST, membership)
+    return await _ask_safety(update, context, draft)
+
+
+async def start_find(update: Update, context: DeflectContext) -> int:
+    """/find or the Find help button: needs, place, nearest open services."""
+    if update.callback_query:
+        await update.callback_query.answer()
+    user = update.effective_user
+    membership = await context.runtime.members.membership(user.id) if user else None
+    draft = start_draft(context, Flow.FIND_HELP, membership)
+    return await _ask_needs(update, context, draft)
+
+
+# --- prompts: each sends its question and returns its state ---------------------------------
+
+async def _ask_safety(update: Update, context: DeflectContext, draft: Draft) -> int:
+    _ = context.translator.gettext
+    await _reply(update, _("Is anyone in danger or possibly overdosing?"), reply_markup=keyboard([
+        [button(_("Yes"), "chk", draft, "yes"), button(_("No"), "chk", draft, "no")],
+        nav_row(context, draft),
+    ]))
+    return Step.SAFETY
+
+
+def overdose_steps(context: DeflectContext, country: str) -> str:
+    _ = context.translator.gettext
+    return _(
+        "Call %(number)s now.\n"
+        "1. Check: no response, slow or no breathing, blue lips.\n"
+        "2. Give naloxone: one spray in one nostril.\n"
+        "3. Support breathing; recovery position.\n"
+        "4. Stay. No response after 2-3 minutes: give a second dose."
+    ) % {"number": emergency_number(country)}
+
+
+async def _ask_pathway(update: Update, context: DeflectContext, draft: Draft) -> int:
+    _ = context.translator.gettext
+    role = draft.membership.role if draft.membership else Role.COMMUNITY
+    offered = [p for p in Pathway
+               if not (p is Pathway.OFFICER_INTERVENTION and role is not Role.OFFICER)]
+    rows = [[button(_(PATHWAY_NAMES[p]), "path", draft, p.value)] for p in offered]
+    await _reply(update, _("Which deflection pathway is this?"),
+                 reply_markup=keyboard([*rows, nav_row(context, draft)]))
+    return Step.PATHWAY
+
+
+async def _ask_eligibility(update: Update, context: DeflectContext, draft: Draft) -> int:
+    _ = context.translator.gettext
+    questions = context.runtime.eligibility
+    if draft.question >= len(questions):
+        return await _ask_consent(update, context, draft)
+    question = questions[draft.question]
+    await _reply(update, question.text_in(str(context.locale)), reply_markup=keyboard([
+        [button(_("Yes"), "elig", draft, "yes"), button(_("No"), "elig", draft, "no")],
+        nav_row(context, draft),
+    ]))
+    return Step.ELIGIBILITY
+
+
+async def _ask_consent(update: Update, context: DeflectContext, draft: Draft) -> int:
+    _ = context.translator.gettext
+    await _reply(update, _("Does the person agree to be referred?"), reply_markup=keyboard([
+        [button(_("Yes"), "consent", draft, "yes"), button(_("No"), "consent", draft, "no")],
+        nav_row(context, draft),
+    ]))
+    return Step.CONSENT
+
+
+async def _ask_needs(update: Update, context: DeflectContext, draft: Draft,
+                     edit: bool = False) -> int:
+    _ = context.translator.gettext
+    rows = []
+    for index in range(0, len(NEEDS), 2):
+        rows.append([
+            button(("✓ " if need in draft.needs else "") + _need_label(context, need), "need",
+                   draft, need.value)
+            for need in NEEDS[index:index + 2]
+        ])
+    rows.append([button(_("Done"), "need", draft, "done")])
+    rows.append(nav_row(context, draft))
+    text = _("What does the person need? Tap all that apply, then Done.")
+    query = update.callback_query
+    if edit and query is not None:
+        await query.edit_message_reply_markup(keyboard(rows))
+    else:
+        await _reply(update, text, reply_markup=keyboard(rows))
+    return Step.NEEDS
+
+
+async def _ask_location(update: Update, context: DeflectContext, draft: Draft) -> int:
+    _ = context.translator.gettext
+    share = KeyboardButton(_("📍 Share location"), request_location=True)
+    markup = ReplyKeyboardMarkup([[share], [_("Back"), _("Cancel")]], resize_keyboard=True,
+                                 one_time_keyboard=True)
+    await _reply(update, _("Where are you? Tap 📍 Share location."), reply_markup=markup)
+    return Step.LOCATION
+
+
+# --- answers --------------------------------------------------------------------------------
+
+async def _expired(update: Update, context: DeflectContext) -> None:
+    _ = context.translator.gettext
+    if update.callback_query:
+        await update.callback_query.answer(_("This step has expired."))
+
+
+async def safety_answer(update: Update, context: DeflectContext) -> int | None:
+    """Yes: emergency number and naloxone steps first. No: on to the pathway."""
+    draft = draft_of(context)
+    if draft is None or not token_matches(update, draft):
+        await _expired(update, context)
+        return None
+    await _pressed(update)
+    draft.history.append(Step.SAFETY)
+    if value_of(update) == "yes":
+        _ = context.translator.gettext
+        country = draft.membership.agency.country if draft.membership else \
+            context.runtime.settings.country
+        await _reply(update, overdose_steps(context, country), reply_markup=keyboard([
+            [button(_("Continue when ready"), "od", draft, "continue")],
+            nav_row(context, draft, back=False),
+        ]))
+        return Step.OVERDOSE
+    return await _ask_pathway(update, context, draft)
+
+
+async def after_overdose(update: Update, context: DeflectContext) -> int | None:
+    """Continue after the overdose steps."""
+    draft = draft_of(context)
+    if draft is None or not token_matches(update, draft):
+        await _expired(update, context)
+        return None
+    await _pressed(update)
+    return await _ask_pathway(update, context, draft)
+
+
+async def choose_pathway(update: Update, context: DeflectContext) -> int | None:
+    """Record the pathway; peers cannot choose officer intervention."""
+    draft = draft_of(context)
+    if draft is None or not token_matches(update, draft):
+        await _expired(update, context)
+        return None
+    pathway = Pathway(value_of(update))
+    role = draft.membership.role if draft.membership else Role.COMMUNITY
+    if pathway is Pathway.OFFICER_INTERVENTION and role is not Role.OFFICER:
+        await _expired(update, context)
+        return None
+    await _pressed(update)
+    draft.pathway = pathway
+    draft.history.append(Step.PATHWAY)
+    draft.question = 0
+    return await _ask_eligibility(update, context, draft)
+
+
+async def eligibility_answer(update: Update, context: DeflectContext) -> int | None:
+    """An answer that rules deflection out ends the checklist with the reason."""
+    draft = draft_of(context)
+    if draft is None or not token_matches(update, draft):
+        await _expired(update, context)
+        return None
+    await _pressed(update)
+    question = context.runtime.eligibility[draft.question]
+    answered_yes = value_of(update) == "yes"
+    if answered_yes == question.ineligible_answer:
+        _ = context.translator.gettext
+        await _reply(update, _("Not eligible for deflection. %(reason)s") % {
+            "reason": question.explanation_in(str(context.locale))})
+        end_draft(context)
+        return END
+    draft.history.append(Step.ELIGIBILITY)
+    draft.question += 1
+    return await _ask_eligibility(update, context, draft)
+
+
+async def consent_answer(update: Update, context: DeflectContext) -> int | None:
+    """No: a leave-behind message and a declined contact in the log (no service)."""
+    draft = draft_of(context)
+    if draft is None or not token_matches(update, draft):
+        await _expired(update, context)
+        return None
+    await _pressed(update)
+    if value_of(update) == "no":
+        _ = context.translator.gettext
+        membership = draft.membership
+        referral = Referral.new(
+            pathway=draft.pathway or Pathway.ACTIVE_OUTREACH,
+            referrer_role=membership.role.value if membership else Role.COMMUNITY.value,
+            agency_id=membership.agency.id if membership else None, needs=(),
+            service_id=None, lat=None, lon=None, distance_m=None, consent=False)
+        await context.runtime.referrals.record(referral)
+        username = context.bot.username
+        await _reply(update, _(
+            "Recorded as declined. Leave this with the person:\n\n"
+            "Help is there when you want it. Message @%(bot)s on Telegram and tap Find help: "
+            "no account, no police.") % {"bot": username})
+        end_draft(context)
+        return END
+    draft.history.append(Step.CONSENT)
+    return await _ask_needs(update, context, draft)
+
+
+async def toggle_need(update: Update, context: DeflectContext) -> int | None:
+    """Tick or untick a need; Done moves on once at least one is ticked."""
+    draft = draft_of(context)
+    if draft is None or not token_matches(update, draft):
+        await _expired(update, context)
+        return None
+    _ = context.translator.gettext
+    query = update.callback_query
+    assert query is not None
+    value = value_of(update)
+    if value == "done":
+        if not draft.needs:
+            await query.answer(_("Tap at least one need first."))
+            return Step.NEEDS
+        await _pressed(update)
+        draft.history.append(Step.NEEDS)
+        return await _ask_location(update, context, draft)
+    await query.answer()
+    draft.needs ^= {Need(value)}
+    return await _ask_needs(update, context, draft, edit=True)
+
+
+async def got_location(update: Update, context: DeflectContext) -> int | None:
+    """A shared location, live location or venue: search from there."""
+    draft = draft_of(context)
+    message = update.message
+    if draft is None or message is None:
+        return END
+    location = message.location or (message.venue.location if message.venue else None)
+    if location is None:
+        return None
+    draft.lat, draft.lon = location.latitude, location.longitude
+    return await _search(update, context, draft)
+
+
+async def typed_location(update: Update, context: DeflectContext) -> int | None:
+    """Typed text at the location step: coordinates work; Back and Cancel too; else a hint."""
+    _ = context.translator.gettext
+    draft = draft_of(context)
+    message = update.message
+    if draft is None or message is None or message.text is None:
+        return END
+    text = message.text.strip()
+    if text == _("Back"):
+        return await go_back(update, context)
+    if text == _("Cancel"):
+        return await cancel(update, context)
+    match = _COORDINATES.match(text)
+    if match:
+        lat, lon = float(match[1]), float(match[2])
+        if -90 <= lat <= 90 and -180 <= lon <= 180:
+            draft.lat, draft.lon = lat, lon
+            return await _search(update, context, draft)
+    await message.reply_text(_(
+        "I can't look up typed places yet. Tap 📍 Share location below, "
+        "or send coordinates like 41.88,-87.63."))
+    return None
+
+
+async def _search(update: Update, context: DeflectContext, draft: Draft) -> int:
+    _ = context.translator.gettext
+    await _reply(update, _("Looking for open services near you…"),
+                 reply_markup=ReplyKeyboardRemove())
+    if draft.history[-1:] != [Step.LOCATION]:
+        draft.history.append(Step.LOCATION)
+    draft.shown = PAGE
+    draft.referral_id = uuid.uuid4().hex
+    return await _show_results(update, context, draft)
+
+
+async def _show_results(update: Update, context: DeflectContext, draft: Draft) -> int:
+    _ = context.translator.gettext
+    assert draft.lat is not None and draft.lon is not None
+    moment = query_time(draft.lat, draft.lon, None)
+    found = await nearest(context.runtime.directory, draft.lat, draft.lon, draft.needs, moment,
+                          limit=draft.shown + (0 if draft.include_closed else PAGE),
+                          within_m=SEARCH_RADIUS_M)
+    if not draft.include_closed:
+        found = [m for m in found if m.status.state is not State.CLOSED]
+    draft.matches = found[: draft.shown]
+    locale = context.locale
+    if not draft.matches:
+        text = _("No open service for that need within %(distance)s.") % {
+            "distance": format_distance(SEARCH_RADIUS_M, locale)}
+    else:
+        lines = [_("Nearest services:")]
+        for number, match in enumerate(draft.matches, start=1):
+            service = match.service
+            lines.append(f"\n{number}. {service.name}\n   "
+                         f"{format_distance(match.distance_m, locale)} · "
+                         f"{describe(match.status, moment, locale, context.translator)}")
+            details = [service.address] if service.address else []
+            if service.walk_in:
+                details.append(_("walk-in"))
+            if service.phone:
+                details.append(service.phone)
+            if details:
+                lines.append("   " + " · ".join(details))
+        text = "\n".join(lines)
+    label = _("Refer to %(number)d") if draft.flow is Flow.CHECKLIST else \
+        _("Code for %(number)d")
+    refer = [button(label % {"number": n}, "res", draft, f"refer:{n}")
+             for n in range(1, len(draft.matches) + 1)]
+    rows = [refer[i:i + 3] for i in range(0, len(refer), 3)]
+    extra = [button(_("More"), "res", draft, "more")]
+    if not draft.include_closed:
+        extra.append(button(_("Include closed"), "res", draft, "closed"))
+    rows.append(extra)
+    rows.append(nav_row(context, draft))
+    await _reply(update, text, reply_markup=keyboard(rows), parse_mode=None)
+    return Step.RESULTS
+
+
+async def results_action(update: Update, context: DeflectContext) -> int | None:
+    """Refer here (checklist) or get a code (find help); More; Include closed."""
+    draft = draft_of(context)
+    if draft is None or not token_matches(update, draft):
+        await _expired(update, context)
+        return None
+    value = value_of(update)
+    if value == "more":
+        await _pressed(update)
+        draft.shown += PAGE
+        return await _show_results(update, context, draft)
+    if value == "closed":
+        await _pressed(update)
+        draft.include_closed = True
+        return await _show_results(update, context, draft)
+    number = int(value.split(":")[1])
+    if not 1 <= number <= len(draft.matches) or draft.referral_id is None:
+        await _expired(update, context)
+        return None
+    await _pressed(update)
+    return await _refer(update, context, draft, draft.matches[number - 1])
+
+
+async def _refer(update: Update, context: DeflectContext, draft: Draft, match: Match) -> int:
+    _ = context.translator.gettext
+    membership = draft.membership if draft.flow is Flow.CHECKLIST else None
+    referral = Referral.new(
+        pathway=draft.pathway if draft.flow is Flow.CHECKLIST and draft.pathway
+        else Pathway.SELF_REFERRAL,
+        referrer_role=membership.role.value if membership else Role.COMMUNITY.value,
+        agency_id=membership.agency.id if membership else None, needs=draft.needs,
+        service_id=match.service.id, lat=draft.lat, lon=draft.lon,
+        distance_m=match.distance_m, consent=True)
+    referral = dataclasses.replace(referral, id=draft.referral_id)
+    # Logged before anything is sent: a confirmation that fails to arrive loses no referral.
+    await context.runtime.referrals.record(referral)
+    end_draft(context)
+    if draft.flow is Flow.CHECKLIST:
+        text = _("Referral logged. Code: %(code)s\nShow the code at %(name)s.")
+    else:
+        text = _("Your referral code: %(code)s\nShow it at %(name)s. No name needed.")
+    await _reply(update, text % {"code": referral.code, "name": match.service.name})
+    chat = update.effective_chat
+    if chat is not None:
+        service = match.service
+        await chat.send_venue(latitude=service.lat, longitude=service.lon, title=service.name,
+                              address=service.address or service.name)
+        if service.phone:
+            await _reply(update, _("Phone: %(phone)s") % {"phone": service.phone})
+    return END
+
+
+# --- navigation and wrong input --------------------------------------------------------------
+
+_PROMPTS = {
+    Step.SAFETY: _ask_safety, Step.PATHWAY: _ask_pathway,
+    Step.ELIGIBILITY: _ask_eligibility, Step.CONSENT: _ask_consent, Step.NEEDS: _ask_needs,
+    Step.LOCATION: _ask_location,
+}
+
+
+async def go_back(update: Update, context: DeflectContext) -> int | None:
+    """Back to the previous question, answers kept."""
+    draft = draft_of(context)
+    if draft is None:
+        return END
+    if update.callback_query:
+        if not token_matches(update, draft):
+            await _expired(update, context)
+            return None
+        await _pressed(update)
+    if not draft.history:
+        return None
+    step = draft.history.pop()
+    if step is Step.ELIGIBILITY and draft.question > 0:
+        draft.question -= 1
+    return await _PROMPTS[step](update, context, draft)
+
+
+async def navigate(update: Update, context: DeflectContext) -> int | None:
+    """The Back and Cancel buttons."""
+    if value_of(update) == "back":
+        return await go_back(update, context)
+    draft = draft_of(context)
+    if draft is None or not token_matches(update, draft):
+        await _expired(update, context)
+        return None
+    await _pressed(update)
+    return await cancel(update, context)
+
+
+async def cancel(update: Update, context: DeflectContext) -> int:
+    """/cancel: end the conversation; nothing is logged."""
+    _ = context.translator.gettext
+    end_draft(context)
+    await _reply(update, _("Cancelled. Nothing was logged. /start to begin again."),
+                 reply_markup=ReplyKeyboardRemove())
+    return END
+
+
+async def wrong_input(update: Update, context: DeflectContext) -> int | None:
+    """Anything that is not an answer to the current step: a short hint, no change."""
+    _ = context.translator.gettext
+    message = update.effective_message
+    if message is None:
+        return None
+    if update.edited_message is not None:
+        if update.edited_message.location is None:  # live locations edit themselves
+            await message.reply_text(_("Edits are ignored; send a new message instead."))
+        return None
+    await message.reply_text(_("Please use the buttons above, or /cancel to stop."))
+    return None
+
+
+async def timed_out(update: Update, context: DeflectContext) -> None:
+    """The conversation sat idle too long: its answers are dropped."""
+    _ = context.translator.gettext
+    end_draft(context)
+    await _reply(update, _("This conversation timed out; nothing was logged. /start to begin "
+                           "again."), reply_markup=ReplyKeyboardRemove())
+
+
+def build_checklist_handler(conversation_minutes: int) -> ConversationHandler[DeflectContext]:
+    """The conversation: entry points, one list of handlers per step, fallbacks."""
+    private = filters.ChatType.PRIVATE
+    paths = "|".join(p.value for p in Pathway)
+    needs = "|".join(n.value for n in Need)
+
+    def answer(prefix: str) -> str:
+        return rf"^{prefix}:{_TOKEN}:(yes|no)$"
+
+    steps: dict[object, list[BaseHandler[Update, DeflectContext, object]]] = {
+        Step.SAFETY: [CallbackQueryHandler(safety_answer, pattern=answer("chk"))],
+        Step.OVERDOSE: [CallbackQueryHandler(after_overdose, pattern=rf"^od:{_TOKEN}:continue$")],
+        Step.PATHWAY: [CallbackQueryHandler(choose_pathway, pattern=rf"^path:{_TOKEN}:({paths})$")],
+        Step.ELIGIBILITY: [CallbackQueryHandler(eligibility_answer,
+                                                pattern=answer("elig"))],
+        Step.CONSENT: [CallbackQueryHandler(consent_answer, pattern=answer("consent"))],
+        Step.NEEDS: [CallbackQueryHandler(toggle_need, pattern=rf"^need:{_TOKEN}:({needs}|done)$")],
+        Step.LOCATION: [
+            MessageHandler(filters.UpdateType.MESSAGE & (filters.LOCATION | filters.VENUE),
+                           got_location),
+            MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND,
+                           typed_location),
+        ],
+        Step.RESULTS: [CallbackQueryHandler(
+            results_action, pattern=rf"^res:{_TOKEN}:(refer:[1-9]|more|closed)$")],
+        ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, timed_out),
+                                      CallbackQueryHandler(timed_out)],
+    }
+    with warnings.catch_warnings():
+        # Conversations are per chat and user, not per message, by design: PTB warns that
+        # callback queries are then not tracked per message, which is what we want.
+        warnings.filterwarnings("ignore", category=PTBUserWarning,
+                                message=".*per_message=False.*")
+        return ConversationHandler(
+            entry_points=[
+                CommandHandler("checklist", start_checklist, filters=private),
+                CommandHandler("find", start_find, filters=private),
+                CallbackQueryHandler(start_checklist, pattern=r"^start:checklist$"),
+                CallbackQueryHandler(start_find, pattern=r"^start:find$"),
+            ],
+            states=steps,  # type: ignore[arg-type]
+            fallbacks=[
+                CommandHandler("cancel", cancel),
+                CallbackQueryHandler(navigate, pattern=rf"^nav:{_TOKEN}:(back|cancel)$"),
+                MessageHandler(filters.ALL & ~filters.COMMAND, wrong_input),
+            ],
+            name="deflect",
+            allow_reentry=True,
+            conversation_timeout=conversation_minutes * 60,
+        )
+
+

@@ -1,0 +1,105 @@
+"""What every conversation shares: the draft of a referral, buttons, and short replies."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.members import Membership
+from bot.referrals import Pathway
+from bot.runtime import DeflectContext
+from directory.model import Need
+from directory.search import Match
+
+
+class Step(IntEnum):
+    """Conversation states, shared by the officer's checklist and the public's find-help."""
+
+    SAFETY = 1
+    OVERDOSE = 2
+    PATHWAY = 3
+    ELIGIBILITY = 4
+    CONSENT = 5
+    NEEDS = 6
+    LOCATION = 7
+    RESULTS = 8
+
+
+class Flow(IntEnum):
+    CHECKLIST = 1  # a member with someone in front of them: ends in a logged referral
+    FIND_HELP = 2  # anyone: no referral unless they ask for a code
+
+
+@dataclass
+class Draft:
+    """One conversation's answers so far; kept in user_data, never in the referral log."""
+
+    flow: Flow
+    membership: Membership | None
+    token: str = field(default_factory=lambda: secrets.token_hex(3))
+    history: list[Step] = field(default_factory=list)
+    pathway: Pathway | None = None
+    question: int = 0
+    needs: set[Need] = field(default_factory=set)
+    lat: float | None = None
+    lon: float | None = None
+    shown: int = 0  # how many results are on screen (More adds three)
+    include_closed: bool = False
+    matches: list[Match] = field(default_factory=list)
+    referral_id: str | None = None  # fixed before the button is shown: a second press is a no-op
+    referred: bool = False
+
+
+DRAFT = "draft"
+
+
+def draft_of(context: DeflectContext) -> Draft | None:
+    user_data = context.user_data
+    value = user_data.get(DRAFT) if user_data is not None else None
+    return value if isinstance(value, Draft) else None
+
+
+def start_draft(context: DeflectContext, flow: Flow, membership: Membership | None) -> Draft:
+    draft = Draft(flow, membership)
+    if context.user_data is not None:
+        context.user_data[DRAFT] = draft
+    return draft
+
+
+def end_draft(context: DeflectContext) -> None:
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT, None)
+
+
+def button(text: str, prefix: str, draft: Draft, value: str) -> InlineKeyboardButton:
+    """A button whose data carries the conversation's token, so old buttons are recognised."""
+    return InlineKeyboardButton(text, callback_data=f"{prefix}:{draft.token}:{value}")
+
+
+def nav_row(context: DeflectContext, draft: Draft, back: bool = True
+            ) -> list[InlineKeyboardButton]:
+    _ = context.translator.gettext
+    row = [button(_("Back"), "nav", draft, "back")] if back and draft.history else []
+    row.append(button(_("Cancel"), "nav", draft, "cancel"))
+    return row
+
+
+def keyboard(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(rows)
+
+
+def token_matches(update: Update, draft: Draft | None) -> bool:
+    """Does a pressed button belong to the conversation in progress?"""
+    query = update.callback_query
+    if query is None or query.data is None or draft is None:
+        return False
+    parts = query.data.split(":")
+    return len(parts) >= 3 and parts[1] == draft.token
+
+
+def value_of(update: Update) -> str:
+    query = update.callback_query
+    return (query.data or "").split(":", 2)[2] if query else ""

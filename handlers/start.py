@@ -1,0 +1,121 @@
+"""/start, /help, /join, the public overdose button, and what is said outside conversations."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.members import JoinResult, Role
+from bot.runtime import DeflectContext
+from handlers.checklist import overdose_steps
+
+
+async def start(update: Update, context: DeflectContext) -> None:
+    """Greeting with Find help for anyone, and the checklist for members."""
+    _ = context.translator.gettext
+    user = update.effective_user
+    membership = await context.runtime.members.membership(user.id) if user else None
+    rows = [[InlineKeyboardButton(_("Find help"), callback_data="start:find")]]
+    if membership is not None and membership.role in (Role.OFFICER, Role.PEER):
+        rows.append([InlineKeyboardButton(_("Start the deflection checklist"),
+                                          callback_data="start:checklist")])
+    rows.append([InlineKeyboardButton(_("Someone may be overdosing"),
+                                      callback_data="start:overdose")])
+    text = _("Deflect finds the nearest service that is open now for drug use, detox, "
+             "treatment, naloxone, crisis or shelter.")
+    if membership is not None:
+        text += "\n" + _("You are a member of %(agency)s.") % {"agency": membership.agency.name}
+    await update.effective_chat.send_message(  # type: ignore[union-attr]
+        text, reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def help_command(update: Update, context: DeflectContext) -> None:
+    """What each command does."""
+    _ = context.translator.gettext
+    await update.effective_chat.send_message(_(  # type: ignore[union-attr]
+        "/find: the nearest open service for a need\n"
+        "/checklist: the deflection checklist (officers and peers)\n"
+        "/join CODE: join your agency with an invite code\n"
+        "/language: choose your language (coming soon; Telegram's language is used)\n"
+        "/cancel: stop what you are doing\n\n"
+        "Someone may be overdosing? Call the emergency number first."))
+
+
+async def overdose(update: Update, context: DeflectContext) -> None:
+    """The public's overdose button: emergency number and naloxone steps."""
+    query = update.callback_query
+    if query:
+        await query.answer()
+    user = update.effective_user
+    membership = await context.runtime.members.membership(user.id) if user else None
+    country = membership.agency.country if membership else context.runtime.settings.country
+    await update.effective_chat.send_message(  # type: ignore[union-attr]
+        overdose_steps(context, country))
+
+
+async def join(update: Update, context: DeflectContext) -> None:
+    """/join CODE: become a member of the agency the code is for."""
+    _ = context.translator.gettext
+    chat = update.effective_chat
+    user = update.effective_user
+    if chat is None or user is None:
+        return
+    code = " ".join(context.args or [])
+    if not code:
+        await chat.send_message(_("Send /join followed by your invite code, e.g. /join ABCDE-23456."))
+        return
+    result, membership = await context.runtime.members.join(user.id, code)
+    if result is JoinResult.TOO_MANY_TRIES:
+        await chat.send_message(_("Too many wrong codes. Try again in an hour."))
+    elif result is JoinResult.WRONG_CODE or membership is None:
+        await chat.send_message(_("That code is not valid or has expired. Check it with your "
+                                  "coordinator."))
+    else:
+        await chat.send_message(_("Welcome: you joined %(agency)s as %(role)s. /checklist to "
+                                  "start.") % {"agency": membership.agency.name,
+                                               "role": _(membership.role.value)})
+
+
+async def language(update: Update, context: DeflectContext) -> None:
+    """/language: not yet a choice; says which language is used."""
+    _ = context.translator.gettext
+    await update.effective_chat.send_message(_(  # type: ignore[union-attr]
+        "Choosing a language is coming soon. For now I follow your Telegram app's language."))
+
+
+async def group_note(update: Update, context: DeflectContext) -> None:
+    """In a group: conversations happen in private only."""
+    _ = context.translator.gettext
+    await update.effective_message.reply_text(_(  # type: ignore[union-attr]
+        "Please message me privately: conversations here would be visible to everyone."))
+
+
+async def unknown(update: Update, context: DeflectContext) -> None:
+    """An unknown command or a message outside any conversation."""
+    _ = context.translator.gettext
+    message = update.effective_message
+    if message is None or update.edited_message is not None:
+        return
+    await message.reply_text(_("I did not understand that. /start to begin, /help for help."))
+
+
+async def stale_button(update: Update, context: DeflectContext) -> None:
+    """A button from a finished conversation, or one that was never ours."""
+    _ = context.translator.gettext
+    if update.callback_query:
+        await update.callback_query.answer(_("This step has expired."))
+
+
+def build_start_handlers() -> list[BaseHandler[Update, DeflectContext, None]]:
+    """Commands outside conversations; registered after the conversation (see bot/app.py)."""
+    private = filters.ChatType.PRIVATE
+    return [
+        MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, group_note),
+        CommandHandler("start", start, filters=private),
+        CommandHandler("help", help_command, filters=private),
+        CommandHandler("join", join, filters=private),
+        CommandHandler("language", language, filters=private),
+        CallbackQueryHandler(overdose, pattern=r"^start:overdose$"),
+        CallbackQueryHandler(stale_button),
+        MessageHandler(private & ~filters.UpdateType.EDITED, unknown),
+    ]
