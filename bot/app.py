@@ -84,12 +84,13 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
-    application: DeflectApplication = builder.build()  # type: ignore[assignment]
+        limiter: AIORateLimiter = AIORateLimiter(max_retries=3)
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]  # PTB's generics
+    application: DeflectApplication = builder.build()
     # Order matters: the conversation first, so a button or message that belongs to a step
     # reaches it; then commands and the catch-alls for stale buttons and stray messages.
     application.add_handler(build_checklist_handler(settings.conversation_minutes))
     for handler in build_start_handlers():
         application.add_handler(handler)
-    application.add_error_handler(on_error)  # type: ignore[arg-type]
+    application.add_error_handler(on_error)
     return application

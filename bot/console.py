@@ -209,8 +209,9 @@ async def run_console(application: Any, console: Console, api: OfflineBotApi,
             await prepare(application)
         await application.start()
         try:
-            await application.process_update(Update.de_json(console.update_for("/start"),
-                                                            application.bot))
+            first = console.update_for("/start")
+            assert first is not None
+            await application.process_update(Update.de_json(first, application.bot))
             while True:
                 line = await asyncio.to_thread(lines.readline)
                 if not line:

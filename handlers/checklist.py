@@ -373,7 +373,8 @@ async def _search(update: Update, context: DeflectContext, draft: Draft) -> int:
 
 async def _show_results(update: Update, context: DeflectContext, draft: Draft) -> int:
     _ = context.translator.gettext
-    assert draft.lat is not None and draft.lon is not None
+    assert draft.lat is not None
+    assert draft.lon is not None
     moment = query_time(draft.lat, draft.lon, None)
     found = await nearest(context.runtime.directory, draft.lat, draft.lon, draft.needs, moment,
                           limit=draft.shown + (0 if draft.include_closed else PAGE),
@@ -434,10 +435,11 @@ async def results_action(update: Update, context: DeflectContext) -> int | None:
         await _expired(update, context)
         return None
     await _pressed(update)
-    return await _refer(update, context, draft, draft.matches[number - 1])
+    return await _refer(update, context, draft, draft.matches[number - 1], draft.referral_id)
 
 
-async def _refer(update: Update, context: DeflectContext, draft: Draft, match: Match) -> int:
+async def _refer(update: Update, context: DeflectContext, draft: Draft, match: Match,
+                 referral_id: str) -> int:
     _ = context.translator.gettext
     membership = draft.membership if draft.flow is Flow.CHECKLIST else None
     referral = Referral.new(
@@ -447,7 +449,7 @@ async def _refer(update: Update, context: DeflectContext, draft: Draft, match: M
         agency_id=membership.agency.id if membership else None, needs=draft.needs,
         service_id=match.service.id, lat=draft.lat, lon=draft.lon,
         distance_m=match.distance_m, consent=True)
-    referral = dataclasses.replace(referral, id=draft.referral_id)
+    referral = dataclasses.replace(referral, id=referral_id)
     # Logged before anything is sent: a confirmation that fails to arrive loses no referral.
     await context.runtime.referrals.record(referral)
     end_draft(context)
@@ -576,7 +578,7 @@ def build_checklist_handler(conversation_minutes: int) -> ConversationHandler[De
                 CallbackQueryHandler(start_checklist, pattern=r"^start:checklist$"),
                 CallbackQueryHandler(start_find, pattern=r"^start:find$"),
             ],
-            states=steps,  # type: ignore[arg-type]
+            states=steps,
             fallbacks=[
                 CommandHandler("cancel", cancel),
                 CallbackQueryHandler(navigate, pattern=rf"^nav:{_TOKEN}:(back|cancel)$"),

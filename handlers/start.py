@@ -62,7 +62,8 @@ async def join(update: Update, context: DeflectContext) -> None:
         return
     code = " ".join(context.args or [])
     if not code:
-        await chat.send_message(_("Send /join followed by your invite code, e.g. /join ABCDE-23456."))
+        await chat.send_message(
+            _("Send /join followed by your invite code, e.g. /join ABCDE-23456."))
         return
     result, membership = await context.runtime.members.join(user.id, code)
     if result is JoinResult.TOO_MANY_TRIES:

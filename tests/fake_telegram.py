@@ -1,0 +1,349 @@
+"""A loopback fake of the Telegram Bot API, and users who talk to the bot through it.
+
+It speaks the real protocol over HTTP (aiohttp): `/bot<token>/<method>`, form or JSON
+parameters, Telegram's `{"ok": ..., "result": ...}` envelope and its error format, including
+429 with `parameters.retry_after`. getUpdates long-polls with offset, timeout and
+allowed_updates. The real python-telegram-bot Application polls it through its own HTTP stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+TOKEN = "123456:TEST-token-that-must-never-be-logged"
+BOT = {"id": 777, "is_bot": True, "first_name": "Deflect", "username": "deflect_test_bot",
+       "can_join_groups": True, "can_read_all_group_messages": False,
+       "supports_inline_queries": False}
+_JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "entities"}
+_NUMBER_FIELDS = {"chat_id", "message_id", "offset", "timeout", "limit", "latitude",
+                  "longitude", "retry_after"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Fault:
+    """Fail the next call of `method` (any method if None) with this status."""
+
+    method: str | None
+    status: int
+    retry_after: int | None = None
+
+
+class FakeTelegram:
+    def __init__(self, token: str = TOKEN) -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.pending: list[dict[str, Any]] = []
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.faults: list[Fault] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(5000)
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    # --- the protocol ---------------------------------------------------------------------
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            body = await request.json()
+            return dict(body) if isinstance(body, dict) else {}
+        form = await request.post()
+        params: dict[str, Any] = {}
+        for key, value in form.items():
+            text = str(value)
+            if key in _JSON_FIELDS:
+                params[key] = json.loads(text)
+            elif key in _NUMBER_FIELDS:
+                params[key] = json.loads(text)
+            else:
+                params[key] = text
+        return params
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.match_info["method"]
+        params = await self._params(request)
+        for fault in list(self.faults):
+            if fault.method in (None, method):
+                self.faults.remove(fault)
+                if fault.retry_after is not None:
+                    return _error(429, f"Too Many Requests: retry after {fault.retry_after}",
+                                  {"retry_after": fault.retry_after})
+                return _error(fault.status, "Internal Server Error")
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return _error(404, "Not Found")
+        if method != "getUpdates":
+            self.calls.append(Call(method, params))
+        try:
+            result = await handler(params)
+        except _BadRequest as error:
+            return _error(400, f"Bad Request: {error}")
+        async with self._changed:
+            self._changed.notify_all()
+        return web.json_response({"ok": True, "result": result})
+
+    async def _m_getMe(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        return BOT
+
+    async def _m_deleteWebhook(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        return True
+
+    async def _m_setMyCommands(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        if not isinstance(params.get("commands"), list):
+            raise _BadRequest("commands must be a list")
+        return True
+
+    async def _m_getUpdates(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        allowed = params.get("allowed_updates") or []
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while True:
+                self.pending = [u for u in self.pending if u["update_id"] >= offset]
+                ready = [u for u in self.pending
+                         if not allowed or any(kind in u for kind in allowed)]
+                if ready or time.monotonic() >= deadline:
+                    return ready[:100]
+                try:
+                    await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
+                except TimeoutError:
+                    return []
+
+    def _new_message(self, params: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        message = {"message_id": next(self._message_ids), "date": int(time.time()),
+                   "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+                   "from": BOT, **extra}
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
+        self.messages[(chat_id, message["message_id"])] = message
+        return message
+
+    async def _m_sendMessage(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        if not str(params.get("text", "")).strip():
+            raise _BadRequest("message text is empty")
+        return self._new_message(params, text=params["text"])
+
+    async def _m_sendVenue(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        location = {"latitude": params["latitude"], "longitude": params["longitude"]}
+        return self._new_message(params, venue={"location": location, "title": params["title"],
+                                                "address": params["address"]},
+                                 location=location)
+
+    async def _m_sendLocation(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        return self._new_message(params, location={"latitude": params["latitude"],
+                                                   "longitude": params["longitude"]})
+
+    def _existing(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        if key not in self.messages:
+            raise _BadRequest("message to edit not found")
+        return self.messages[key]
+
+    async def _m_editMessageText(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        message = self._existing(params)
+        message["text"] = params["text"]
+        message.pop("reply_markup", None)
+        if isinstance(params.get("reply_markup"), dict):
+            message["reply_markup"] = params["reply_markup"]
+        return message
+
+    async def _m_editMessageReplyMarkup(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        message = self._existing(params)
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and markup.get("inline_keyboard"):
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        return message
+
+    async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        return True
+
+    # --- what users do ----------------------------------------------------------------------
+
+    async def push(self, update: dict[str, Any]) -> int:
+        update_id = next(self._update_ids)
+        update["update_id"] = update_id
+        async with self._changed:
+            self.pending.append(update)
+            self._changed.notify_all()
+        return update_id
+
+    async def wait_for(self, predicate: Callable[[Call], bool], since: int,
+                       timeout: float = 10.0) -> Call:
+        """The first call from index `since` that satisfies predicate."""
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while True:
+                for call in self.calls[since:]:
+                    if predicate(call):
+                        return call
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    sent = [(c.method, c.params.get("text")) for c in self.calls[since:]]
+                    raise AssertionError(f"no matching call; got {sent}")
+                try:
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+                except TimeoutError:
+                    pass
+
+
+class _BadRequest(Exception):
+    pass
+
+
+def _error(status: int, description: str, parameters: dict[str, Any] | None = None
+           ) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=status)
+
+
+@dataclass
+class FakeUser:
+    """A person in a private chat with the bot (or in a group, with chat_id < 0)."""
+
+    server: FakeTelegram
+    id: int
+    first_name: str = "Alex"
+    username: str = "alex_on_patrol"
+    language_code: str = "en"
+    chat_id: int | None = None
+    cursor: int = 0
+    _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def chat(self) -> int:
+        return self.chat_id if self.chat_id is not None else self.id
+
+    def _from(self) -> dict[str, Any]:
+        return {"id": self.id, "is_bot": False, "first_name": self.first_name,
+                "username": self.username, "language_code": self.language_code}
+
+    def _message(self, **content: Any) -> dict[str, Any]:
+        return {"message_id": next(self._message_ids), "date": int(time.time()),
+                "chat": {"id": self.chat, "type": "private" if self.chat > 0 else "group",
+                         **({"first_name": self.first_name} if self.chat > 0
+                            else {"title": "Patrol group"})},
+                "from": self._from(), **content}
+
+    def _mark(self) -> None:
+        self.cursor = len(self.server.calls)
+
+    async def send(self, text: str) -> None:
+        self._mark()
+        content: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            content["entities"] = [{"type": "bot_command", "offset": 0,
+                                    "length": len(text.split()[0])}]
+        await self.server.push({"message": self._message(**content)})
+
+    async def share_location(self, lat: float, lon: float) -> None:
+        self._mark()
+        await self.server.push({"message": self._message(
+            location={"latitude": lat, "longitude": lon})})
+
+    async def send_sticker(self) -> None:
+        self._mark()
+        await self.server.push({"message": self._message(sticker={
+            "file_id": "sticker1", "file_unique_id": "s1", "type": "regular", "width": 512,
+            "height": 512, "is_animated": False, "is_video": False})})
+
+    async def send_photo(self) -> None:
+        self._mark()
+        await self.server.push({"message": self._message(photo=[{
+            "file_id": "photo1", "file_unique_id": "p1", "width": 90, "height": 90}])})
+
+    async def edit_last(self, text: str) -> None:
+        self._mark()
+        message = self._message(text=text)
+        message["edit_date"] = int(time.time())
+        await self.server.push({"edited_message": message})
+
+    def last_keyboard_message(self) -> dict[str, Any]:
+        """A copy, as the user's app saw it: later edits do not change what was pressed."""
+        for (chat_id, _mid), message in reversed(list(self.server.messages.items())):
+            if chat_id == self.chat and message.get("reply_markup"):
+                return copy.deepcopy(message)
+        raise AssertionError("no message with buttons in this chat")
+
+    def buttons(self) -> list[str]:
+        markup = self.last_keyboard_message()["reply_markup"]
+        return [b["text"] for row in markup["inline_keyboard"] for b in row]
+
+    async def press(self, label: str, message: dict[str, Any] | None = None) -> str:
+        """Press the button with this label on the latest message that has buttons."""
+        message = message or self.last_keyboard_message()
+        for row in message["reply_markup"]["inline_keyboard"]:
+            for item in row:
+                if item["text"] == label:
+                    return await self.press_data(item["callback_data"], message)
+        labels = [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
+        raise AssertionError(f"no button {label!r}; buttons: {labels}")
+
+    async def press_data(self, data: str, message: dict[str, Any] | None = None) -> str:
+        """Send a callback query with this data (a forged one, if it matches no button)."""
+        self._mark()
+        message = message or self.last_keyboard_message()
+        query_id = f"q{next(self._message_ids)}"
+        await self.server.push({"callback_query": {
+            "id": query_id, "from": self._from(), "chat_instance": f"ci{self.chat}",
+            "data": data, "message": message}})
+        return query_id
+
+    async def reply(self, contains: str = "", method: str = "sendMessage",
+                    timeout: float = 10.0) -> Call:
+        """The bot's next call of `method` to this chat (since this user's last action)."""
+        call = await self.server.wait_for(
+            lambda c: c.method == method and int(c.params.get("chat_id", 0)) == self.chat
+            and contains in str(c.params.get("text", c.params.get("title", ""))),
+            self.cursor, timeout)
+        return call
+
+    async def toast(self, query_id: str, timeout: float = 10.0) -> str:
+        """The answer to a button press (the little notice Telegram shows)."""
+        call = await self.server.wait_for(
+            lambda c: c.method == "answerCallbackQuery"
+            and c.params.get("callback_query_id") == query_id, self.cursor, timeout)
+        return str(call.params.get("text", ""))
+
+    def sent_since(self, method: str = "sendMessage") -> list[str]:
+        return [str(c.params.get("text", "")) for c in self.server.calls[self.cursor:]
+                if c.method == method and int(c.params.get("chat_id", 0)) == self.chat]
