@@ -101,10 +101,14 @@ class ConsoleUser:
     id: int = 424242
     first_name: str = "Console"
     language_code: str = "en"
+    username: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "is_bot": False, "first_name": self.first_name,
-                "language_code": self.language_code}
+        user: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name,
+                                "language_code": self.language_code}
+        if self.username:
+            user["username"] = self.username
+        return user
 
 
 class Console:
@@ -150,6 +154,13 @@ class Console:
             elif markup.get("remove_keyboard"):
                 self.buttons = []
         self.out.flush()
+
+    def number_of(self, label: str) -> str:
+        """The number to type for the button with this label."""
+        for number, (text, _button) in enumerate(self.buttons, start=1):
+            if text == label:
+                return str(number)
+        raise KeyError(f"no button {label!r} among {[text for text, _ in self.buttons]}")
 
     def update_for(self, line: str) -> dict[str, Any] | None:
         text = line.strip()

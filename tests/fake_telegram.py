@@ -206,9 +206,9 @@ class FakeTelegram:
         return update_id
 
     async def wait_for(self, predicate: Callable[[Call], bool], since: int,
-                       timeout: float = 10.0) -> Call:
+                       wait_s: float = 10.0) -> Call:
         """The first call from index `since` that satisfies predicate."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + wait_s
         async with self._changed:
             while True:
                 for call in self.calls[since:]:
@@ -329,19 +329,19 @@ class FakeUser:
         return query_id
 
     async def reply(self, contains: str = "", method: str = "sendMessage",
-                    timeout: float = 10.0) -> Call:
+                    wait_s: float = 10.0) -> Call:
         """The bot's next call of `method` to this chat (since this user's last action)."""
         call = await self.server.wait_for(
             lambda c: c.method == method and int(c.params.get("chat_id", 0)) == self.chat
             and contains in str(c.params.get("text", c.params.get("title", ""))),
-            self.cursor, timeout)
+            self.cursor, wait_s)
         return call
 
-    async def toast(self, query_id: str, timeout: float = 10.0) -> str:
+    async def toast(self, query_id: str, wait_s: float = 10.0) -> str:
         """The answer to a button press (the little notice Telegram shows)."""
         call = await self.server.wait_for(
             lambda c: c.method == "answerCallbackQuery"
-            and c.params.get("callback_query_id") == query_id, self.cursor, timeout)
+            and c.params.get("callback_query_id") == query_id, self.cursor, wait_s)
         return str(call.params.get("text", ""))
 
     def sent_since(self, method: str = "sendMessage") -> list[str]:

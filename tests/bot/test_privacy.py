@@ -1,0 +1,109 @@
+"""The referral log holds no identifier of a person or an officer: proved on the file."""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+import sqlite3
+import struct
+from pathlib import Path
+
+from telegram import Update
+
+from bot.app import build_application
+from bot.console import Console, ConsoleUser, OfflineBotApi
+from bot.members import Role
+from bot.settings import Settings
+
+
+async def test_200_referrals_leave_no_identifier_anywhere_in_the_database(tmp_path: Path) -> None:
+    db_path = tmp_path / "deflect.sqlite3"
+    api = OfflineBotApi()
+    application = build_application(Settings(db_path=db_path), request=api, rate_limit=False)
+    rng = random.Random(20)
+    people = []
+    async with application:
+        assert application.post_init is not None
+        await application.post_init(application)
+        await application.start()
+        runtime = application.bot_data.runtime
+        assert runtime is not None
+        agency = await runtime.members.agency("Chicago PD", "US")
+        for index in range(200):
+            user = ConsoleUser(id=7_100_000_000 + index * 7919, first_name=f"Firstname{index}x",
+                               username=f"handle_{index}_zz")
+            # Six decimals, the last never 0: no collision with the demo's 4-decimal points.
+            lat = round(41.80 + rng.randrange(15_000) * 1e-5 + rng.randrange(1, 10) * 1e-6, 6)
+            lon = round(-87.75 + rng.randrange(15_000) * 1e-5 + rng.randrange(1, 10) * 1e-6, 6)
+            people.append((user, lat, lon))
+            officer = index % 2 == 0
+            if officer:
+                await runtime.members.add_member(user.id, agency, Role.OFFICER)
+            console = Console(user, io.StringIO())
+            api.on_send = console.show
+
+            async def say(line: str, console: Console = console) -> None:
+                data = console.update_for(line)
+                assert data is not None
+                await application.process_update(Update.de_json(data, application.bot))
+
+            if officer:
+                await say("/checklist")
+                for label in ("No", "Active outreach", "No", "Yes"):
+                    await say(console.number_of(label))
+            else:
+                await say("/find")
+            await say(console.number_of("Harm reduction"))
+            await say(console.number_of("Done"))
+            await say(f"{lat},{lon}")
+            await say(console.number_of("Refer to 1" if officer else "Code for 1"))
+
+        rows = list(await runtime.db.execute_fetchall("SELECT * FROM referral"))
+        assert len(rows) == 200
+        files = [db_path, db_path.with_name(db_path.name + "-wal")]
+        raw = b"".join(path.read_bytes() for path in files if path.exists())
+        await application.stop()
+        assert application.post_shutdown is not None
+        await application.post_shutdown(application)
+    raw += db_path.read_bytes()
+
+    forbidden_text: list[str] = []
+    forbidden_bytes: list[bytes] = []
+    for user, lat, lon in people:
+        forbidden_text += [str(user.id), user.first_name, str(user.username), f"{lat:.6f}",
+                           f"{lon:.6f}"]
+        forbidden_bytes += [user.id.to_bytes(8, "big")[2:], struct.pack(">d", lat),
+                            struct.pack(">d", lon)]
+    for text in forbidden_text:
+        assert text.encode() not in raw, text
+    for pattern in forbidden_bytes:
+        assert pattern not in raw, pattern
+
+    connection = sqlite3.connect(db_path)
+    try:
+        tables = [r[0] for r in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        coordinates = {value for _user, lat, lon in people for value in (lat, lon)}
+        identifiers = {user.id for user, _lat, _lon in people}
+        for table in tables:
+            for row in connection.execute(f'SELECT * FROM "{table}"'):
+                for cell in row:
+                    if isinstance(cell, float):
+                        assert cell not in coordinates, table
+                    elif isinstance(cell, int):
+                        assert cell not in identifiers, table
+                    elif isinstance(cell, str):
+                        assert not any(needle in cell for needle in forbidden_text), (table, cell)
+        columns = [r[1] for r in connection.execute("PRAGMA table_info(referral)")]
+        assert columns == ["id", "code", "created_hour", "pathway", "referrer_role",
+                           "agency_id", "needs", "service_id", "area_cell", "distance_band",
+                           "consent", "outcome", "outcome_day"]
+        for (hour,) in connection.execute("SELECT created_hour FROM referral"):
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:00Z", hour)
+        cells = {cell for (cell,) in connection.execute("SELECT area_cell FROM referral")}
+        assert all(len(cell) == 5 for cell in cells)
+        # Members are there, but only as keyed hashes.
+        assert connection.execute("SELECT count(*) FROM member").fetchone() == (100,)
+    finally:
+        connection.close()
