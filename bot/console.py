@@ -136,6 +136,8 @@ class Console:
             return
         if "text" in params:
             self.out.write(f"{params['text']}\n")
+        if sent.method == "editMessageText" and not params.get("reply_markup"):
+            self.buttons = []  # the question was answered in place; its buttons are gone
         markup = params.get("reply_markup")
         if isinstance(markup, str):
             markup = json.loads(markup)

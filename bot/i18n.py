@@ -25,8 +25,12 @@ def translations(locale: str) -> NullTranslations:
     return Translations.load(str(LOCALES_DIR), [locale], domain=DOMAIN)
 
 
+@cache
 def parse_locale(tag: str | None, default: str = DEFAULT_LOCALE) -> Locale:
-    """A Babel locale from a tag such as `pt-BR`, `es_419` or `C.UTF-8`, else the default."""
+    """A Babel locale from a tag such as `pt-BR`, `es_419` or `C.UTF-8`, else the default.
+
+    Cached: it runs for every update, and Telegram sends a handful of distinct tags.
+    """
     if tag:
         code = tag.split(".")[0].split("@")[0]
         if code not in ("C", "POSIX"):

@@ -9,11 +9,14 @@ conversation answers "this step has expired" and changes nothing.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import uuid
 import warnings
+from gettext import NullTranslations
 
 from telegram import (
+    InlineKeyboardMarkup,
     KeyboardButton,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
@@ -58,14 +61,18 @@ _TOKEN = r"[0-9a-f]{6}"
 _COORDINATES = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*[,; ]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
 
 def _need_label(context: DeflectContext, need: Need) -> str:
-    _ = context.translator.gettext
-    labels = {
+    return _need_labels(context.translator)[need]
+
+
+@functools.cache
+def _need_labels(translator: NullTranslations) -> dict[Need, str]:
+    _ = translator.gettext
+    return {
         Need.TREATMENT: _("Treatment"), Need.DETOX: _("Detox"),
         Need.MOUD: _("MOUD (methadone, bupe)"), Need.HARM_REDUCTION: _("Harm reduction"),
         Need.NALOXONE: _("Naloxone"), Need.CRISIS: _("Mental-health crisis"),
         Need.SHELTER: _("Shelter"), Need.PEER_SUPPORT: _("Peer support"),
     }
-    return labels[need]
 
 
 async def _reply(update: Update, text: str, **kwargs: object) -> None:
@@ -75,13 +82,23 @@ async def _reply(update: Update, text: str, **kwargs: object) -> None:
         await chat.send_message(text, **kwargs)  # type: ignore[arg-type]
 
 
+async def _show(update: Update, text: str,
+                markup: InlineKeyboardMarkup | None = None) -> None:
+    """The next question: in place of the pressed message, or a new one after a message.
+
+    Editing in place keeps one live question on screen (old buttons disappear with it) and
+    costs one Bot API call per step instead of two.
+    """
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        await query.edit_message_text(text, reply_markup=markup)
+    else:
+        await _reply(update, text, reply_markup=markup)
+
+
 async def _pressed(update: Update) -> None:
     if update.callback_query:
         await update.callback_query.answer()
-        try:
-            await update.callback_query.edit_message_reply_markup(None)
-        except Exception:  # noqa: BLE001 - an old message may not be editable; harmless
-            pass
 
 
 # --- entry ----------------------------------------------------------------------------------
@@ -117,7 +134,7 @@ async def start_find(update: Update, context: DeflectContext) -> int:
 
 async def _ask_safety(update: Update, context: DeflectContext, draft: Draft) -> int:
     _ = context.translator.gettext
-    await _reply(update, _("Is anyone in danger or possibly overdosing?"), reply_markup=keyboard([
+    await _show(update, _("Is anyone in danger or possibly overdosing?"), keyboard([
         [button(_("Yes"), "chk", draft, "yes"), button(_("No"), "chk", draft, "no")],
         nav_row(context, draft),
     ]))
@@ -141,8 +158,8 @@ async def _ask_pathway(update: Update, context: DeflectContext, draft: Draft) ->
     offered = [p for p in Pathway
                if not (p is Pathway.OFFICER_INTERVENTION and role is not Role.OFFICER)]
     rows = [[button(_(PATHWAY_NAMES[p]), "path", draft, p.value)] for p in offered]
-    await _reply(update, _("Which deflection pathway is this?"),
-                 reply_markup=keyboard([*rows, nav_row(context, draft)]))
+    await _show(update, _("Which deflection pathway is this?"),
+                keyboard([*rows, nav_row(context, draft)]))
     return Step.PATHWAY
 
 
@@ -152,7 +169,7 @@ async def _ask_eligibility(update: Update, context: DeflectContext, draft: Draft
     if draft.question >= len(questions):
         return await _ask_consent(update, context, draft)
     question = questions[draft.question]
-    await _reply(update, question.text_in(str(context.locale)), reply_markup=keyboard([
+    await _show(update, question.text_in(str(context.locale)), keyboard([
         [button(_("Yes"), "elig", draft, "yes"), button(_("No"), "elig", draft, "no")],
         nav_row(context, draft),
     ]))
@@ -161,7 +178,7 @@ async def _ask_eligibility(update: Update, context: DeflectContext, draft: Draft
 
 async def _ask_consent(update: Update, context: DeflectContext, draft: Draft) -> int:
     _ = context.translator.gettext
-    await _reply(update, _("Does the person agree to be referred?"), reply_markup=keyboard([
+    await _show(update, _("Does the person agree to be referred?"), keyboard([
         [button(_("Yes"), "consent", draft, "yes"), button(_("No"), "consent", draft, "no")],
         nav_row(context, draft),
     ]))
@@ -180,12 +197,12 @@ async def _ask_needs(update: Update, context: DeflectContext, draft: Draft,
         ])
     rows.append([button(_("Done"), "need", draft, "done")])
     rows.append(nav_row(context, draft))
-    text = _("What does the person need? Tap all that apply, then Done.")
     query = update.callback_query
     if edit and query is not None:
-        await query.edit_message_reply_markup(keyboard(rows))
+        await query.edit_message_reply_markup(keyboard(rows))  # ticks only: text unchanged
     else:
-        await _reply(update, text, reply_markup=keyboard(rows))
+        await _show(update, _("What does the person need? Tap all that apply, then Done."),
+                    keyboard(rows))
     return Step.NEEDS
 
 
@@ -218,7 +235,7 @@ async def safety_answer(update: Update, context: DeflectContext) -> int | None:
         _ = context.translator.gettext
         country = draft.membership.agency.country if draft.membership else \
             context.runtime.settings.country
-        await _reply(update, overdose_steps(context, country), reply_markup=keyboard([
+        await _show(update, overdose_steps(context, country), keyboard([
             [button(_("Continue when ready"), "od", draft, "continue")],
             nav_row(context, draft, back=False),
         ]))
@@ -265,7 +282,7 @@ async def eligibility_answer(update: Update, context: DeflectContext) -> int | N
     answered_yes = value_of(update) == "yes"
     if answered_yes == question.ineligible_answer:
         _ = context.translator.gettext
-        await _reply(update, _("Not eligible for deflection. %(reason)s") % {
+        await _show(update, _("Not eligible for deflection. %(reason)s") % {
             "reason": question.explanation_in(str(context.locale))})
         end_draft(context)
         return END
@@ -291,7 +308,7 @@ async def consent_answer(update: Update, context: DeflectContext) -> int | None:
             service_id=None, lat=None, lon=None, distance_m=None, consent=False)
         await context.runtime.referrals.record(referral)
         username = context.bot.username
-        await _reply(update, _(
+        await _show(update, _(
             "Recorded as declined. Leave this with the person:\n\n"
             "Help is there when you want it. Message @%(bot)s on Telegram and tap Find help: "
             "no account, no police.") % {"bot": username})
@@ -317,6 +334,8 @@ async def toggle_need(update: Update, context: DeflectContext) -> int | None:
             return Step.NEEDS
         await _pressed(update)
         draft.history.append(Step.NEEDS)
+        chosen = ", ".join(_need_label(context, need) for need in NEEDS if need in draft.needs)
+        await query.edit_message_text(_("Needs: %(needs)s") % {"needs": chosen})
         return await _ask_location(update, context, draft)
     await query.answer()
     draft.needs ^= {Need(value)}
@@ -411,7 +430,7 @@ async def _show_results(update: Update, context: DeflectContext, draft: Draft) -
         extra.append(button(_("Include closed"), "res", draft, "closed"))
     rows.append(extra)
     rows.append(nav_row(context, draft))
-    await _reply(update, text, reply_markup=keyboard(rows), parse_mode=None)
+    await _show(update, text, keyboard(rows))
     return Step.RESULTS
 
 
@@ -457,7 +476,7 @@ async def _refer(update: Update, context: DeflectContext, draft: Draft, match: M
         text = _("Referral logged. Code: %(code)s\nShow the code at %(name)s.")
     else:
         text = _("Your referral code: %(code)s\nShow it at %(name)s. No name needed.")
-    await _reply(update, text % {"code": referral.code, "name": match.service.name})
+    await _show(update, text % {"code": referral.code, "name": match.service.name})
     chat = update.effective_chat
     if chat is not None:
         service = match.service
@@ -511,8 +530,11 @@ async def cancel(update: Update, context: DeflectContext) -> int:
     """/cancel: end the conversation; nothing is logged."""
     _ = context.translator.gettext
     end_draft(context)
-    await _reply(update, _("Cancelled. Nothing was logged. /start to begin again."),
-                 reply_markup=ReplyKeyboardRemove())
+    text = _("Cancelled. Nothing was logged. /start to begin again.")
+    if update.callback_query is not None:
+        await _show(update, text)
+    else:
+        await _reply(update, text, reply_markup=ReplyKeyboardRemove())
     return END
 
 

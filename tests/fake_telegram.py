@@ -328,11 +328,13 @@ class FakeUser:
             "data": data, "message": message}})
         return query_id
 
-    async def reply(self, contains: str = "", method: str = "sendMessage",
+    async def reply(self, contains: str = "", method: str | None = None,
                     wait_s: float = 10.0) -> Call:
-        """The bot's next call of `method` to this chat (since this user's last action)."""
+        """The bot's next message to this chat since this user's last action: a new one or
+        one edited in place (or a call of `method`)."""
+        methods = (method,) if method else ("sendMessage", "editMessageText")
         call = await self.server.wait_for(
-            lambda c: c.method == method and int(c.params.get("chat_id", 0)) == self.chat
+            lambda c: c.method in methods and int(c.params.get("chat_id", 0)) == self.chat
             and contains in str(c.params.get("text", c.params.get("title", ""))),
             self.cursor, wait_s)
         return call
@@ -344,6 +346,3 @@ class FakeUser:
             and c.params.get("callback_query_id") == query_id, self.cursor, wait_s)
         return str(call.params.get("text", ""))
 
-    def sent_since(self, method: str = "sendMessage") -> list[str]:
-        return [str(c.params.get("text", "")) for c in self.server.calls[self.cursor:]
-                if c.method == method and int(c.params.get("chat_id", 0)) == self.chat]
