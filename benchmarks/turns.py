@@ -48,8 +48,11 @@ async def echo_bot(updates: int, rounds: int) -> list[float]:
     async with application:
         await application.start()
         for _round in range(rounds):
-            batch = [Update.de_json(console.update_for(f"hello {i}"), application.bot)
-                     for i in range(updates)]
+            batch = []
+            for i in range(updates):
+                data = console.update_for(f"hello {i}")
+                assert data is not None
+                batch.append(Update.de_json(data, application.bot))
             began = time.perf_counter()
             for update in batch:
                 await application.process_update(update)
@@ -83,8 +86,7 @@ async def checklist_step(updates: int, rounds: int, folder: Path) -> list[float]
                 start = console.update_for("/checklist")
                 assert start is not None
                 await application.process_update(Update.de_json(start, application.bot))
-                batch.append(Update.de_json(console.update_for(console.number_of("No")),
-                                            application.bot))
+                batch.append(Update.de_json(console.press("No"), application.bot))
             api.on_send = None
             began = time.perf_counter()
             for update in batch:

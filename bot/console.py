@@ -164,6 +164,13 @@ class Console:
                 return str(number)
         raise KeyError(f"no button {label!r} among {[text for text, _ in self.buttons]}")
 
+    def press(self, label: str) -> dict[str, Any]:
+        """The update for pressing the button with this label (for scripts and tests)."""
+        data = self.update_for(self.number_of(label))
+        if data is None:
+            raise KeyError(label)
+        return data
+
     def update_for(self, line: str) -> dict[str, Any] | None:
         text = line.strip()
         if not text:
