@@ -16,7 +16,7 @@ from bot.members import Members
 from bot.referrals import ReferralLog
 from bot.runtime import BotData, DeflectContext, Runtime
 from bot.settings import Settings
-from directory.importers import read_path
+from directory.importers import default_source, detect_format, read_path
 from directory.store import open_directory
 from handlers.checklist import build_checklist_handler
 from handlers.errors import on_error
@@ -48,12 +48,14 @@ async def _post_init(application: DeflectApplication, settings: Settings) -> Non
     db = await open_database(settings.db_path)
     directory = await open_directory(db, demo=settings.directory_path is None)
     if settings.directory_path is not None and not await directory.sources():
+        # DEFLECT_DIRECTORY: a deployment's own directory, imported once, all or nothing.
         result = read_path(settings.directory_path)
         if result.errors:
             raise SystemExit("\n".join(p.render_english() for p in result.errors))
-        await directory.replace_source(settings.directory_path.stem, result.services,
-                                       format="csv", origin=str(settings.directory_path),
-                                       region="")
+        await directory.replace_source(default_source(settings.directory_path),
+                                       result.services,
+                                       format=detect_format(settings.directory_path),
+                                       origin=str(settings.directory_path), region="")
     application.bot_data.runtime = Runtime(
         settings=settings, db=db, directory=directory, members=await Members.open(db),
         referrals=ReferralLog(db), eligibility=load_eligibility(settings.eligibility_path),

@@ -19,7 +19,7 @@ async def on_error(update: object, context: DeflectContext) -> None:
     _ = context.translator.gettext
     try:
         await update.effective_chat.send_message(_(
-            "Something went wrong on our side and that step was not saved. Try again, or "
-            "/cancel and /start."))
+            "Something went wrong on our side. Try that again; if it keeps failing, /cancel "
+            "and /start."))
     except Exception:  # noqa: BLE001 - the network may be why we are here
         _LOGGER.warning("could not tell the user about the error", exc_info=True)

@@ -6,7 +6,7 @@ import pytest
 
 from bot.app import DeflectApplication
 from bot.members import Role
-from tests.fake_telegram import FakeTelegram, FakeUser
+from tests.fake_telegram import Fault, FakeTelegram, FakeUser
 from tests.handlers.conftest import CHICAGO_LOOP, make_member, referral_rows, runtime
 
 
@@ -312,3 +312,45 @@ async def test_commands_are_registered(bot: DeflectApplication,
     (call,) = [c for c in fake_telegram.calls if c.method == "setMyCommands"]
     names = [command["command"] for command in call.params["commands"]]
     assert names == ["start", "find", "checklist", "join", "language", "help", "cancel"]
+
+
+async def test_a_rapid_double_tap_writes_one_referral(
+        bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
+    user = officer(fake_telegram)
+    await make_member(bot, user, Role.OFFICER)
+    await walk_to_needs(user)
+    await pick_detox_and_share_location(user)
+    results = user.last_keyboard_message()
+    first = await user.press("Refer to 1", results)
+    second = await user.press_data(
+        next(b["callback_data"] for row in results["reply_markup"]["inline_keyboard"]
+             for b in row if b["text"] == "Refer to 1"), results)
+    assert await user.toast(second) == "This step has expired."
+    assert await user.toast(first) == ""
+    assert len(await referral_rows(bot)) == 1
+
+
+async def test_a_failure_is_logged_and_the_user_told_what_to_do_and_the_referral_kept(
+        bot: DeflectApplication, fake_telegram: FakeTelegram,
+        caplog: pytest.LogCaptureFixture) -> None:
+    user = officer(fake_telegram)
+    await make_member(bot, user, Role.OFFICER)
+    await walk_to_needs(user)
+    await pick_detox_and_share_location(user)
+    fake_telegram.faults.append(Fault("sendVenue", 400))
+    await user.press("Refer to 1")
+    await user.reply("Something went wrong on our side")
+    assert len(await referral_rows(bot)) == 1  # written before anything was sent
+    assert "update failed" in caplog.text
+    assert "TEST-token" not in caplog.text
+
+
+def test_settings_never_show_the_token() -> None:
+    from bot.settings import Settings
+
+    settings = Settings.from_env({"DEFLECT_TOKEN": "42:very-secret", "DEFLECT_DB": "x.db",
+                                  "DEFLECT_CONVERSATION_MINUTES": "5"})
+    assert settings.token == "42:very-secret"
+    assert "very-secret" not in repr(settings)
+    assert settings.conversation_minutes == 5
+    assert Settings.from_env({"TELEGRAM_BOT_TOKEN": "7:t"}).token == "7:t"
