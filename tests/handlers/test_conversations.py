@@ -6,7 +6,7 @@ import pytest
 
 from bot.app import DeflectApplication
 from bot.members import Role
-from tests.fake_telegram import Fault, FakeTelegram, FakeUser
+from tests.fake_telegram import FakeTelegram, FakeUser, Fault
 from tests.handlers.conftest import CHICAGO_LOOP, make_member, referral_rows, runtime
 
 
