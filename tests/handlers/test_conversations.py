@@ -354,3 +354,25 @@ def test_settings_never_show_the_token() -> None:
     assert "very-secret" not in repr(settings)
     assert settings.conversation_minutes == 5
     assert Settings.from_env({"TELEGRAM_BOT_TOKEN": "7:t"}).token == "7:t"
+
+
+async def test_more_and_include_closed(bot: DeflectApplication,
+                                       fake_telegram: FakeTelegram) -> None:
+    person = FakeUser(fake_telegram, 7007)
+    await person.send("/find")
+    await person.reply("What does the person need?")
+    await person.press("Treatment")
+    await person.reply(method="editMessageReplyMarkup")
+    await person.press("Done")
+    await person.reply("Where are you?")
+    await person.share_location(*CHICAGO_LOOP)
+    await person.reply("Nearest services")
+    first = person.buttons()
+    await person.press("More")
+    more = await person.reply("Nearest services")
+    assert len([b for b in person.buttons() if b.startswith("Code for")]) > len(
+        [b for b in first if b.startswith("Code for")])
+    assert "\n4. " in str(more.params["text"])
+    await person.press("Include closed")
+    await person.reply("Nearest services")
+    assert "Include closed" not in person.buttons()
