@@ -7,7 +7,10 @@ the same number of updates goes through (a) a bare python-telegram-bot echo bot 
 Application at the first step of the checklist (an officer answering "is anyone in danger?":
 conversation lookup, token check, draft update, the pathway question and its eight buttons
 put in place of the answered one: answerCallbackQuery + editMessageText).
-Prints `echo_us` and `turn_us` (mean per update) and `ratio` = turn_us / echo_us.
+Prints `echo_us` and `turn_us` (mean per update) and `ratio` = turn_us / echo_us. Also
+`same_calls_us`: a bare python-telegram-bot handler making the same Bot API calls as our step
+(answer the button, put an eight-button question in its place) with no logic of its own, and
+`ratio_to_same_calls`: what our conversation, checks and state add over that floor.
 """
 
 from __future__ import annotations
@@ -24,8 +27,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from telegram import Update
-from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.app import OFFLINE_TOKEN, build_application
 from bot.console import Console, ConsoleUser, OfflineBotApi
@@ -53,6 +62,44 @@ async def echo_bot(updates: int, rounds: int) -> list[float]:
                 data = console.update_for(f"hello {i}")
                 assert data is not None
                 batch.append(Update.de_json(data, application.bot))
+            began = time.perf_counter()
+            for update in batch:
+                await application.process_update(update)
+            timings.append((time.perf_counter() - began) / updates * 1e6)
+        await application.stop()
+    return timings
+
+
+async def _same_calls(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    rows = [[InlineKeyboardButton(f"Pathway {i}", callback_data=f"path:abcdef:p{i}")]
+            for i in range(6)]
+    rows.append([InlineKeyboardButton("Back", callback_data="nav:abcdef:back"),
+                 InlineKeyboardButton("Cancel", callback_data="nav:abcdef:cancel")])
+    await query.edit_message_text("Which deflection pathway is this?",
+                                  reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def bare_same_calls(updates: int, rounds: int) -> list[float]:
+    """A bare PTB bot making the same Bot API calls as our step, with no logic at all."""
+    api = OfflineBotApi()
+    application = ApplicationBuilder().token(OFFLINE_TOKEN).request(api).get_updates_request(
+        api).build()
+    application.add_handler(CallbackQueryHandler(_same_calls))
+    console = Console(ConsoleUser(), io.StringIO())
+    api.on_send = console.show
+    timings = []
+    async with application:
+        await application.start()
+        await application.bot.send_message(ConsoleUser().id, "Is anyone in danger?",
+                                           reply_markup=InlineKeyboardMarkup([[
+                                               InlineKeyboardButton("Yes", callback_data="y"),
+                                               InlineKeyboardButton("No", callback_data="n")]]))
+        pressed = console.press("No")
+        for _round in range(rounds):
+            batch = [Update.de_json(pressed, application.bot) for _ in range(updates)]
             began = time.perf_counter()
             for update in batch:
                 await application.process_update(update)
@@ -103,10 +150,14 @@ async def measure(updates: int, rounds: int) -> dict[str, Any]:
         await echo_bot(updates, 1)  # warm-up: imports, first-call paths
         echo = await echo_bot(updates, rounds)
         turn = await checklist_step(updates, rounds, Path(folder))
+        floor = await bare_same_calls(updates, rounds)
     echo_us = statistics.median(echo)
     turn_us = statistics.median(turn)
+    floor_us = statistics.median(floor)
     return {"updates": updates * rounds, "echo_us": round(echo_us, 1),
-            "turn_us": round(turn_us, 1), "ratio": round(turn_us / echo_us, 2)}
+            "turn_us": round(turn_us, 1), "ratio": round(turn_us / echo_us, 2),
+            "same_calls_us": round(floor_us, 1),
+            "ratio_to_same_calls": round(turn_us / floor_us, 2)}
 
 
 def main(argv: list[str] | None = None) -> int:
