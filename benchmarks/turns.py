@@ -36,7 +36,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.app import OFFLINE_TOKEN, build_application
+from bot.app import OFFLINE_TOKEN, build_application, running
 from bot.console import Console, ConsoleUser, OfflineBotApi
 from bot.members import Role
 from bot.settings import Settings
@@ -113,10 +113,7 @@ async def checklist_step(updates: int, rounds: int, folder: Path) -> list[float]
     application = build_application(Settings(db_path=folder / "turns.sqlite3"), request=api,
                                      rate_limit=False)
     timings = []
-    async with application:
-        assert application.post_init is not None
-        await application.post_init(application)
-        await application.start()
+    async with running(application):
         runtime = application.bot_data.runtime
         assert runtime is not None
         agency = await runtime.members.agency("Bench PD", "US")
@@ -139,9 +136,6 @@ async def checklist_step(updates: int, rounds: int, folder: Path) -> list[float]
             for update in batch:
                 await application.process_update(update)
             timings.append((time.perf_counter() - began) / updates * 1e6)
-        await application.stop()
-        assert application.post_shutdown is not None
-        await application.post_shutdown(application)
     return timings
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import BotCommand
@@ -69,6 +71,25 @@ async def _post_shutdown(application: DeflectApplication) -> None:
         await runtime.directory.close()
         await runtime.db.close()
         application.bot_data.runtime = None
+
+
+@asynccontextmanager
+async def running(application: DeflectApplication) -> AsyncIterator[DeflectApplication]:
+    """The application initialised and started, with its runtime open, but not polling.
+
+    run_polling and run_webhook do this themselves; the console, tests and benchmarks feed
+    updates through process_update (or start the updater) inside this block.
+    """
+    async with application:
+        if application.post_init is not None:
+            await application.post_init(application)
+        await application.start()
+        try:
+            yield application
+        finally:
+            await application.stop()
+            if application.post_shutdown is not None:
+                await application.post_shutdown(application)
 
 
 def build_application(settings: Settings, *, request: BaseRequest | None = None,

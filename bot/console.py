@@ -21,6 +21,8 @@ from typing import Any, TextIO
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
+from bot.app import running
+
 BOT_USER = {"id": 1, "is_bot": True, "first_name": "Deflect", "username": "deflect_bot",
             "can_join_groups": False, "can_read_all_group_messages": False,
             "supports_inline_queries": False}
@@ -221,28 +223,19 @@ async def run_console(application: Any, console: Console, api: OfflineBotApi,
                       prepare: Callable[[Any], Coroutine[Any, Any, None]] | None = None) -> int:
     """Feed lines to the application until end of input; 0 at Ctrl-D."""
     api.on_send = console.show
-    async with application:
-        # run_polling would call these; here the console drives the application itself.
-        if application.post_init is not None:
-            await application.post_init(application)
+    async with running(application):
         if prepare is not None:
             await prepare(application)
-        await application.start()
-        try:
-            first = console.update_for("/start")
-            assert first is not None
-            await application.process_update(Update.de_json(first, application.bot))
-            while True:
-                line = await asyncio.to_thread(lines.readline)
-                if not line:
-                    break
-                data = console.update_for(line)
-                if data is not None:
-                    await application.process_update(Update.de_json(data, application.bot))
-        finally:
-            await application.stop()
-            if application.post_shutdown is not None:
-                await application.post_shutdown(application)
+        first = console.update_for("/start")
+        assert first is not None
+        await application.process_update(Update.de_json(first, application.bot))
+        while True:
+            line = await asyncio.to_thread(lines.readline)
+            if not line:
+                break
+            data = console.update_for(line)
+            if data is not None:
+                await application.process_update(Update.de_json(data, application.bot))
     return 0
 
 

@@ -13,7 +13,9 @@ import functools
 import re
 import uuid
 import warnings
+from collections.abc import Callable, Coroutine
 from gettext import NullTranslations
+from typing import Any
 
 from telegram import (
     InlineKeyboardMarkup,
@@ -223,12 +225,31 @@ async def _expired(update: Update, context: DeflectContext) -> None:
         await update.callback_query.answer(_("This step has expired."))
 
 
-async def safety_answer(update: Update, context: DeflectContext) -> int | None:
+ButtonStep = Callable[[Update, DeflectContext, Draft], Coroutine[Any, Any, int | None]]
+Callback = Callable[[Update, DeflectContext], Coroutine[Any, Any, int | None]]
+
+
+def answers_button(step: ButtonStep) -> Callback:
+    """A button's callback that runs only for the conversation in progress.
+
+    A button from an earlier conversation (its token differs) or with no conversation at all
+    is answered "this step has expired", and the state stays as it was.
+    """
+    @functools.wraps(step)
+    async def checked(update: Update, context: DeflectContext) -> int | None:
+        draft = draft_of(context)
+        if draft is None or not token_matches(update, draft):
+            await _expired(update, context)
+            return None
+        return await step(update, context, draft)
+
+    return checked
+
+
+@answers_button
+async def safety_answer(update: Update, context: DeflectContext, draft: Draft
+                        ) -> int | None:
     """Yes: emergency number and naloxone steps first. No: on to the pathway."""
-    draft = draft_of(context)
-    if draft is None or not token_matches(update, draft):
-        await _expired(update, context)
-        return None
     await _pressed(update)
     draft.history.append(Step.SAFETY)
     if value_of(update) == "yes":
@@ -243,22 +264,18 @@ async def safety_answer(update: Update, context: DeflectContext) -> int | None:
     return await _ask_pathway(update, context, draft)
 
 
-async def after_overdose(update: Update, context: DeflectContext) -> int | None:
+@answers_button
+async def after_overdose(update: Update, context: DeflectContext, draft: Draft
+                         ) -> int | None:
     """Continue after the overdose steps."""
-    draft = draft_of(context)
-    if draft is None or not token_matches(update, draft):
-        await _expired(update, context)
-        return None
     await _pressed(update)
     return await _ask_pathway(update, context, draft)
 
 
-async def choose_pathway(update: Update, context: DeflectContext) -> int | None:
+@answers_button
+async def choose_pathway(update: Update, context: DeflectContext, draft: Draft
+                         ) -> int | None:
     """Record the pathway; peers cannot choose officer intervention."""
-    draft = draft_of(context)
-    if draft is None or not token_matches(update, draft):
-        await _expired(update, context)
-        return None
     pathway = Pathway(value_of(update))
     role = draft.membership.role if draft.membership else Role.COMMUNITY
     if pathway is Pathway.OFFICER_INTERVENTION and role is not Role.OFFICER:
@@ -271,12 +288,10 @@ async def choose_pathway(update: Update, context: DeflectContext) -> int | None:
     return await _ask_eligibility(update, context, draft)
 
 
-async def eligibility_answer(update: Update, context: DeflectContext) -> int | None:
+@answers_button
+async def eligibility_answer(update: Update, context: DeflectContext, draft: Draft
+                             ) -> int | None:
     """An answer that rules deflection out ends the checklist with the reason."""
-    draft = draft_of(context)
-    if draft is None or not token_matches(update, draft):
-        await _expired(update, context)
-        return None
     await _pressed(update)
     question = context.runtime.eligibility[draft.question]
     answered_yes = value_of(update) == "yes"
@@ -291,12 +306,10 @@ async def eligibility_answer(update: Update, context: DeflectContext) -> int | N
     return await _ask_eligibility(update, context, draft)
 
 
-async def consent_answer(update: Update, context: DeflectContext) -> int | None:
+@answers_button
+async def consent_answer(update: Update, context: DeflectContext, draft: Draft
+                         ) -> int | None:
     """No: a leave-behind message and a declined contact in the log (no service)."""
-    draft = draft_of(context)
-    if draft is None or not token_matches(update, draft):
-        await _expired(update, context)
-        return None
     await _pressed(update)
     if value_of(update) == "no":
         _ = context.translator.gettext
@@ -318,12 +331,10 @@ async def consent_answer(update: Update, context: DeflectContext) -> int | None:
     return await _ask_needs(update, context, draft)
 
 
-async def toggle_need(update: Update, context: DeflectContext) -> int | None:
+@answers_button
+async def toggle_need(update: Update, context: DeflectContext, draft: Draft
+                      ) -> int | None:
     """Tick or untick a need; Done moves on once at least one is ticked."""
-    draft = draft_of(context)
-    if draft is None or not token_matches(update, draft):
-        await _expired(update, context)
-        return None
     _ = context.translator.gettext
     query = update.callback_query
     assert query is not None
@@ -434,12 +445,10 @@ async def _show_results(update: Update, context: DeflectContext, draft: Draft) -
     return Step.RESULTS
 
 
-async def results_action(update: Update, context: DeflectContext) -> int | None:
+@answers_button
+async def results_action(update: Update, context: DeflectContext, draft: Draft
+                         ) -> int | None:
     """Refer here (checklist) or get a code (find help); More; Include closed."""
-    draft = draft_of(context)
-    if draft is None or not token_matches(update, draft):
-        await _expired(update, context)
-        return None
     value = value_of(update)
     if value == "more":
         await _pressed(update)
@@ -518,10 +527,11 @@ async def navigate(update: Update, context: DeflectContext) -> int | None:
     """The Back and Cancel buttons."""
     if value_of(update) == "back":
         return await go_back(update, context)
-    draft = draft_of(context)
-    if draft is None or not token_matches(update, draft):
-        await _expired(update, context)
-        return None
+    return await _cancel_button(update, context)
+
+
+@answers_button
+async def _cancel_button(update: Update, context: DeflectContext, draft: Draft) -> int | None:
     await _pressed(update)
     return await cancel(update, context)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from telegram import Update
 
-from bot.app import build_application
+from bot.app import build_application, running
 from bot.console import Console, ConsoleUser, OfflineBotApi
 from bot.members import Role
 from bot.settings import Settings
@@ -23,10 +23,7 @@ async def test_200_referrals_leave_no_identifier_anywhere_in_the_database(tmp_pa
     application = build_application(Settings(db_path=db_path), request=api, rate_limit=False)
     rng = random.Random(20)
     people = []
-    async with application:
-        assert application.post_init is not None
-        await application.post_init(application)
-        await application.start()
+    async with running(application):
         runtime = application.bot_data.runtime
         assert runtime is not None
         agency = await runtime.members.agency("Chicago PD", "US")
@@ -63,9 +60,6 @@ async def test_200_referrals_leave_no_identifier_anywhere_in_the_database(tmp_pa
         assert len(rows) == 200
         files = [db_path, db_path.with_name(db_path.name + "-wal")]
         raw = b"".join(path.read_bytes() for path in files if path.exists())
-        await application.stop()
-        assert application.post_shutdown is not None
-        await application.post_shutdown(application)
     raw += db_path.read_bytes()
 
     forbidden_text: list[str] = []

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.app import DeflectApplication, build_application
+from bot.app import DeflectApplication, build_application, running
 from bot.members import Role
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -30,19 +30,12 @@ async def fake_telegram() -> AsyncIterator[FakeTelegram]:
 async def bot(fake_telegram: FakeTelegram, db_path: Path) -> AsyncIterator[DeflectApplication]:
     settings = Settings(token=TOKEN, db_path=db_path, base_url=fake_telegram.url)
     application = build_application(settings)
-    await application.initialize()
-    assert application.post_init is not None
-    await application.post_init(application)
-    await application.start()
-    assert application.updater is not None
-    await application.updater.start_polling(poll_interval=0.0, timeout=1,
-                                            allowed_updates=Update.ALL_TYPES)
-    yield application
-    await application.updater.stop()
-    await application.stop()
-    assert application.post_shutdown is not None
-    await application.post_shutdown(application)
-    await application.shutdown()
+    async with running(application):
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0.0, timeout=1,
+                                                allowed_updates=Update.ALL_TYPES)
+        yield application
+        await application.updater.stop()
 
 
 def runtime(application: DeflectApplication) -> Runtime:
