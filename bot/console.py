@@ -22,6 +22,7 @@ from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
 from bot.app import running
+from bot.i18n import parse_locale, translations
 
 BOT_USER = {"id": 1, "is_bot": True, "first_name": "Deflect", "username": "deflect_bot",
             "can_join_groups": False, "can_read_all_group_messages": False,
@@ -119,6 +120,7 @@ class Console:
     def __init__(self, user: ConsoleUser, out: TextIO) -> None:
         self.user = user
         self.out = out
+        self.translator = translations(str(parse_locale(user.language_code)))
         self.buttons: list[tuple[str, dict[str, Any]]] = []  # (label, button) by number
         self.button_message: dict[str, Any] | None = None
         self._update_ids = itertools.count(1)
@@ -192,7 +194,8 @@ class Console:
                 }
                 return base
             if pressed.get("request_location"):
-                self.out.write("  (type your location as lat,lon)\n")
+                self.out.write(self.translator.gettext(
+                    "  (type your location as lat,lon, e.g. 41.8781,-87.6298)") + "\n")
                 return None
             text = pressed["text"]
         point = _point(text)

@@ -7,7 +7,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.members import JoinResult, Role
 from bot.runtime import DeflectContext
+from directory.i18n import N_
 from handlers.checklist import overdose_steps
+
+ROLE_NAMES = {Role.OFFICER: N_("officer"), Role.PEER: N_("peer worker"),
+              Role.COORDINATOR: N_("coordinator"), Role.COMMUNITY: N_("member of the public")}
 
 
 async def start(update: Update, context: DeflectContext) -> None:
@@ -74,7 +78,7 @@ async def join(update: Update, context: DeflectContext) -> None:
     else:
         await chat.send_message(_("Welcome: you joined %(agency)s as %(role)s. /checklist to "
                                   "start.") % {"agency": membership.agency.name,
-                                               "role": _(membership.role.value)})
+                                               "role": _(ROLE_NAMES[membership.role])})
 
 
 async def language(update: Update, context: DeflectContext) -> None:

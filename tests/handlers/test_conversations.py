@@ -182,7 +182,7 @@ async def test_join_with_an_invite_code_and_wrong_codes_are_limited(
     await user.reply("Too many wrong codes")
     newcomer = FakeUser(fake_telegram, 5006)
     await newcomer.send(f"/join {code.lower()}")
-    await newcomer.reply("Welcome: you joined Chicago PD as peer")
+    await newcomer.reply("Welcome: you joined Chicago PD as peer worker")
     assert (await members.membership(5006)) is not None
     await FakeUser(fake_telegram, 5007).send(f"/join {code}")  # one use only
     async with runtime(bot).db.execute("SELECT count(*) FROM member") as cursor:
