@@ -7,14 +7,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from telegram import BotCommand
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    TypeHandler,
+)
 from telegram.request import BaseRequest
 
 from bot.database import open_database
 from bot.eligibility import load_eligibility
 from bot.i18n import translations
 from bot.members import Members
+from bot.persistence import SqlitePersistence
 from bot.referrals import ReferralLog
 from bot.runtime import BotData, DeflectContext, Runtime
 from bot.settings import Settings
@@ -69,6 +76,9 @@ async def _post_shutdown(application: DeflectApplication) -> None:
     runtime = application.bot_data.runtime
     if runtime is not None:
         await runtime.directory.close()
+        # Fold the write-ahead log into the file and empty it: old page images (a finished
+        # conversation's ids among them) do not outlive the process in the WAL.
+        await runtime.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         await runtime.db.close()
         application.bot_data.runtime = None
 
@@ -92,6 +102,21 @@ async def running(application: DeflectApplication) -> AsyncIterator[DeflectAppli
                 await application.post_shutdown(application)
 
 
+_SAVE_GROUP = 100
+
+
+async def _save_state(update: Update, context: DeflectContext) -> None:
+    """Write through to SQLite what this update changed (conversation state, drafts)."""
+    await context.application.update_persistence()
+
+
+async def _purge_idle(context: DeflectContext) -> None:
+    """Delete conversation rows idle for longer than DEFLECT_CONVERSATION_MINUTES."""
+    persistence = context.application.persistence
+    if isinstance(persistence, SqlitePersistence):
+        await persistence.purge_idle()
+
+
 def build_application(settings: Settings, *, request: BaseRequest | None = None,
                       rate_limit: bool = True) -> DeflectApplication:
     """The Application, its handlers in their order, and the runtime's open/close hooks."""
@@ -99,6 +124,7 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         ApplicationBuilder()
         .token(settings.token or OFFLINE_TOKEN)
         .context_types(ContextTypes(context=DeflectContext, bot_data=BotData))
+        .persistence(SqlitePersistence(settings.db_path, settings.conversation_minutes * 60))
         .post_init(lambda app: _post_init(app, settings))
         .post_shutdown(_post_shutdown)
     )
@@ -115,5 +141,10 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
     application.add_handler(build_checklist_handler(settings.conversation_minutes))
     for handler in build_start_handlers():
         application.add_handler(handler)
+    # Last, in a group of its own so that it sees every update after the others: save what
+    # the update changed before the next one, so a killed process resumes where it was.
+    application.add_handler(TypeHandler(Update, _save_state), group=_SAVE_GROUP)
+    application.job_queue.run_repeating(  # type: ignore[union-attr]
+        _purge_idle, interval=60, first=60, name="purge-idle-conversations")
     application.add_error_handler(on_error)
     return application

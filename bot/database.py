@@ -13,7 +13,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot import members, referrals
+from bot import members, persistence, referrals
 from directory import store as directory_store
 from directory.store import Directory, open_directory
 
@@ -22,6 +22,7 @@ DEFAULT_PATH = "deflect.sqlite3"
 MIGRATIONS: tuple[str, ...] = (
     directory_store.MIGRATION_1,
     members.MIGRATION + referrals.MIGRATION,
+    persistence.MIGRATION,
 )
 
 
@@ -42,6 +43,9 @@ async def open_database(path: str | os.PathLike[str]) -> aiosqlite.Connection:
         await db.execute("PRAGMA foreign_keys=ON")
         await db.execute("PRAGMA synchronous=NORMAL")
         await db.execute("PRAGMA busy_timeout=5000")
+        # Deleted rows are overwritten, not left in free pages: a finished conversation's
+        # state (keyed by Telegram ids) must not linger in the file.
+        await db.execute("PRAGMA secure_delete=ON")
         await migrate(db)
     except BaseException:
         await db.close()

@@ -617,6 +617,7 @@ def build_checklist_handler(conversation_minutes: int) -> ConversationHandler[De
                 MessageHandler(filters.ALL & ~filters.COMMAND, wrong_input),
             ],
             name="deflect",
+            persistent=True,
             allow_reentry=True,
             conversation_timeout=conversation_minutes * 60,
         )

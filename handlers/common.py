@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import IntEnum
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.members import Membership
+from bot.members import Agency, Membership, Role
 from bot.referrals import Pathway
 from bot.runtime import DeflectContext
-from directory.model import Need
+from directory.hours import HoursStatus, State
+from directory.model import Need, Service
 from directory.search import Match
 
 
@@ -50,7 +53,64 @@ class Draft:
     include_closed: bool = False
     matches: list[Match] = field(default_factory=list)
     referral_id: str | None = None  # fixed before the button is shown: a second press is a no-op
-    referred: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON for the SQLite persistence (never pickle)."""
+        membership = self.membership
+        return {
+            "flow": int(self.flow), "token": self.token,
+            "membership": None if membership is None else {
+                "agency": [membership.agency.id, membership.agency.name,
+                           membership.agency.country], "role": membership.role.value},
+            "history": [int(step) for step in self.history],
+            "pathway": self.pathway.value if self.pathway else None,
+            "question": self.question, "needs": sorted(need.value for need in self.needs),
+            "lat": self.lat, "lon": self.lon, "shown": self.shown,
+            "include_closed": self.include_closed, "referral_id": self.referral_id,
+            "matches": [_match_to_json(match) for match in self.matches],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Draft:
+        member = data.get("membership")
+        return cls(
+            flow=Flow(data["flow"]), token=data["token"],
+            membership=None if member is None else Membership(
+                Agency(*member["agency"]), Role(member["role"])),
+            history=[Step(step) for step in data["history"]],
+            pathway=Pathway(data["pathway"]) if data["pathway"] else None,
+            question=data["question"], needs={Need(n) for n in data["needs"]},
+            lat=data["lat"], lon=data["lon"], shown=data["shown"],
+            include_closed=data["include_closed"], referral_id=data["referral_id"],
+            matches=[_match_from_json(match) for match in data["matches"]],
+        )
+
+
+def _match_to_json(match: Match) -> dict[str, Any]:
+    service = match.service
+    return {
+        "service": {
+            "id": service.id, "name": service.name,
+            "categories": sorted(n.value for n in service.categories), "lat": service.lat,
+            "lon": service.lon, "address": service.address, "phone": service.phone,
+            "website": service.website, "opening_hours": service.opening_hours,
+            "walk_in": service.walk_in, "source": service.source,
+            "timezone": service.timezone, "region": service.region,
+        },
+        "distance_m": match.distance_m, "state": match.status.state.value,
+        "next_change": match.status.next_change.isoformat() if match.status.next_change
+        else None,
+        "comment": match.status.comment,
+    }
+
+
+def _match_from_json(data: dict[str, Any]) -> Match:
+    fields = dict(data["service"])
+    fields["categories"] = frozenset(Need(n) for n in fields["categories"])
+    change = data["next_change"]
+    return Match(Service(**fields), data["distance_m"], HoursStatus(
+        State(data["state"]), datetime.fromisoformat(change) if change else None,
+        data["comment"]))
 
 
 DRAFT = "draft"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import aiosqlite
 
 from bot.emergency import emergency_number
 from bot.members import JoinResult, Members, Role
+from bot.persistence import SqlitePersistence
 
 
 async def test_codes_expire_and_count_their_uses(db: aiosqlite.Connection) -> None:
@@ -47,3 +50,19 @@ async def test_five_wrong_codes_an_hour_then_locked_out(db: aiosqlite.Connection
 def test_emergency_numbers_by_country() -> None:
     assert [emergency_number(c) for c in ("US", "CA", "GB", "IT", "ZA", "AU", "LB", "xx")] == [
         "911", "911", "999", "112", "10177", "000", "140", "112"]
+
+
+async def test_idle_conversations_are_deleted(db_path: Path) -> None:
+
+    persistence = SqlitePersistence(db_path, max_idle_s=60)
+    await persistence.update_conversation("deflect", (11, 11), 6)
+    await persistence.update_user_data(11, {"language": "es"})
+    await persistence.update_conversation("deflect", (12, 12), 3)
+    db = await persistence._connection()
+    await db.execute("UPDATE conversation_state SET updated_at = ? WHERE conversation_key = ?",
+                     (time.time() - 61, "[12, 12]"))
+    assert await persistence.get_conversations("deflect") == {(11, 11): 6}  # 12 was idle
+    assert await persistence.get_user_data() == {11: {"language": "es"}}
+    await persistence.update_conversation("deflect", (11, 11), None)  # ended: row gone
+    assert await persistence.get_conversations("deflect") == {}
+    await persistence.close()

@@ -1,0 +1,76 @@
+"""A restart mid-checklist (the process killed with SIGKILL) resumes at the same step."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+from bot.database import open_database
+from bot.members import Members, Role
+from handlers.common import Step
+from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser
+from tests.handlers.conftest import CHICAGO_LOOP
+from tests.handlers.test_conversations import walk_to_needs
+
+
+async def start_bot(server: FakeTelegram, db_path: Path) -> asyncio.subprocess.Process:
+    env = {**os.environ, "DEFLECT_TOKEN": TOKEN, "DEFLECT_BASE_URL": server.url,
+           "DEFLECT_DB": str(db_path)}
+    since = len(server.calls)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    await server.wait_for(lambda call: call.method == "setMyCommands", since, wait_s=30)
+    return process
+
+
+async def state_is(db_path: Path, step: int, wait_s: float = 10) -> None:
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        with sqlite3.connect(db_path) as connection:
+            rows = connection.execute("SELECT state FROM conversation_state").fetchall()
+        if rows == [(step,)]:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"conversation state never became {step}: {rows}")
+
+
+async def test_sigkill_mid_checklist_then_finish_the_referral(
+        fake_telegram: FakeTelegram, db_path: Path) -> None:
+    db = await open_database(db_path)
+    members = await Members.open(db)
+    await members.add_member(1001, await members.agency("Chicago PD", "US"), Role.OFFICER)
+    await db.close()
+
+    first = await start_bot(fake_telegram, db_path)
+    user = FakeUser(fake_telegram, 1001)
+    try:
+        await walk_to_needs(user)
+        await state_is(db_path, Step.NEEDS)  # written through before the next update
+    finally:
+        first.kill()  # SIGKILL: no shutdown, no flush
+        await first.wait()
+
+    second = await start_bot(fake_telegram, db_path)
+    try:
+        needs = user.last_keyboard_message()
+        await user.press("Detox", needs)
+        await user.reply(method="editMessageReplyMarkup")
+        await user.press("Done")
+        await user.reply("Where are you?")
+        await user.share_location(*CHICAGO_LOOP)
+        await user.reply("Nearest services")
+        await user.press("Refer to 1")
+        await user.reply("Referral logged")
+    finally:
+        second.terminate()
+        await second.wait()
+    with sqlite3.connect(db_path) as connection:
+        assert connection.execute(
+            "SELECT pathway, referrer_role, needs, service_id FROM referral").fetchall() == [
+            ("active_outreach", "officer", "detox", "demo-001")]
+        assert connection.execute("SELECT count(*) FROM conversation_state").fetchone() == (0,)
