@@ -13,7 +13,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 import aiosqlite
@@ -141,6 +141,20 @@ class ReferralLog:
              referral.outcome.value),
         )
         return cursor.rowcount == 1
+
+    async def record_outcome(self, code: str, outcome: Outcome, day: date | None = None
+                             ) -> Outcome | None:
+        """Set the outcome of the referral with this code; returns the outcome it had before
+        (None: no such referral, nothing changed). Declined contacts have no outcome to set."""
+        normal = "".join(code.split()).upper()
+        rows = list(await self.db.execute_fetchall(
+            "SELECT outcome FROM referral WHERE code = ? AND consent = 1", (normal,)))
+        if not rows:
+            return None
+        day = day or datetime.now(UTC).date()
+        await self.db.execute("UPDATE referral SET outcome = ?, outcome_day = ? WHERE code = ?",
+                              (outcome.value, day.isoformat(), normal))
+        return Outcome(rows[0][0])
 
     async def count(self) -> int:
         rows = list(await self.db.execute_fetchall("SELECT count(*) FROM referral"))

@@ -6,6 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.members import JoinResult, Role
+from bot.referrals import Outcome
 from bot.runtime import DeflectContext
 from directory.i18n import N_
 from handlers.checklist import overdose_steps
@@ -40,6 +41,7 @@ async def help_command(update: Update, context: DeflectContext) -> None:
         "/find: the nearest open service for a need\n"
         "/checklist: the deflection checklist (officers and peers)\n"
         "/join CODE: join your agency with an invite code\n"
+        "/arrived CODE: confirm a person arrived (coordinators)\n"
         "/language: choose your language (coming soon; Telegram's language is used)\n"
         "/cancel: stop what you are doing\n\n"
         "Someone may be overdosing? Call the emergency number first."))
@@ -81,6 +83,34 @@ async def join(update: Update, context: DeflectContext) -> None:
                                                "role": _(ROLE_NAMES[membership.role])})
 
 
+async def arrived(update: Update, context: DeflectContext) -> None:
+    """/arrived CODE: a coordinator confirms the person got to the service (engaged)."""
+    _ = context.translator.gettext
+    chat = update.effective_chat
+    user = update.effective_user
+    if chat is None or user is None:
+        return
+    membership = await context.runtime.members.membership(user.id)
+    if membership is None or membership.role is not Role.COORDINATOR:
+        await chat.send_message(_("Only a program coordinator can confirm arrivals."))
+        return
+    code = "".join(context.args or [])
+    if not code:
+        await chat.send_message(_("Send /arrived followed by the referral code, e.g. "
+                                  "/arrived 7H5S3V."))
+        return
+    before = await context.runtime.referrals.record_outcome(code, Outcome.ENGAGED)
+    if before is None:
+        await chat.send_message(_("No referral has the code %(code)s. Nothing was changed.")
+                                % {"code": code.upper()})
+    elif before is Outcome.ENGAGED:
+        await chat.send_message(_("Arrival for %(code)s was already recorded.")
+                                % {"code": code.upper()})
+    else:
+        await chat.send_message(_("Recorded: the person with code %(code)s arrived.")
+                                % {"code": code.upper()})
+
+
 async def language(update: Update, context: DeflectContext) -> None:
     """/language: not yet a choice; says which language is used."""
     _ = context.translator.gettext
@@ -120,6 +150,7 @@ def build_start_handlers() -> list[BaseHandler[Update, DeflectContext, None]]:
         CommandHandler("help", help_command, filters=private),
         CommandHandler("join", join, filters=private),
         CommandHandler("language", language, filters=private),
+        CommandHandler("arrived", arrived, filters=private),
         CallbackQueryHandler(overdose, pattern=r"^start:overdose$"),
         CallbackQueryHandler(stale_button),
         MessageHandler(private & ~filters.UpdateType.EDITED, unknown),

@@ -376,3 +376,29 @@ async def test_more_and_include_closed(bot: DeflectApplication,
     await person.press("Include closed")
     await person.reply("Nearest services")
     assert "Include closed" not in person.buttons()
+
+
+async def test_a_coordinator_confirms_arrival_by_code(
+        bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
+    user = officer(fake_telegram)
+    await make_member(bot, user, Role.OFFICER)
+    await walk_to_needs(user)
+    await pick_detox_and_share_location(user)
+    await user.press("Refer to 1")
+    confirmation = await user.reply("Referral logged. Code: ")
+    code = str(confirmation.params["text"]).split("Code: ")[1].split()[0]
+
+    await user.send(f"/arrived {code}")
+    await user.reply("Only a program coordinator can confirm arrivals.")
+    clinic = FakeUser(fake_telegram, 8008, first_name="Clinic")
+    await make_member(bot, clinic, Role.COORDINATOR, agency="Lakeshore Detox")
+    await clinic.send("/arrived NOPE42")
+    await clinic.reply("No referral has the code NOPE42. Nothing was changed.")
+    assert (await referral_rows(bot))[0]["outcome"] == "pending"
+    await clinic.send(f"/arrived {code.lower()}")
+    await clinic.reply(f"Recorded: the person with code {code} arrived.")
+    (row,) = await referral_rows(bot)
+    assert row["outcome"] == "engaged"
+    assert row["outcome_day"] is not None
+    await clinic.send(f"/arrived {code}")
+    await clinic.reply("already recorded")
