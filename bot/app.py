@@ -25,6 +25,7 @@ from bot.persistence import SqlitePersistence
 from bot.referrals import ReferralLog
 from bot.runtime import BotData, DeflectContext, Runtime
 from bot.settings import Settings
+from bot.updates import PerChatUpdateProcessor
 from directory.importers import default_source, detect_format, read_path
 from directory.store import open_directory
 from handlers.checklist import build_checklist_handler
@@ -125,6 +126,7 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         .token(settings.token or OFFLINE_TOKEN)
         .context_types(ContextTypes(context=DeflectContext, bot_data=BotData))
         .persistence(SqlitePersistence(settings.db_path, settings.conversation_minutes * 60))
+        .concurrent_updates(PerChatUpdateProcessor(max_running=64))
         .post_init(lambda app: _post_init(app, settings))
         .post_shutdown(_post_shutdown)
     )

@@ -17,6 +17,8 @@ from enum import StrEnum
 
 import aiosqlite
 
+from directory.sqlite import transaction, write_lock
+
 MIGRATION = """
 CREATE TABLE installation (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -89,8 +91,9 @@ class Members:
     async def open(cls, db: aiosqlite.Connection) -> Members:
         rows = list(await db.execute_fetchall("SELECT secret FROM installation WHERE id = 1"))
         if not rows:
-            await db.execute("INSERT OR IGNORE INTO installation (id, secret) VALUES (1, ?)",
-                             (secrets.token_bytes(32),))
+            async with write_lock(db):
+                await db.execute("INSERT OR IGNORE INTO installation (id, secret) VALUES (1, ?)",
+                                 (secrets.token_bytes(32),))
             rows = list(await db.execute_fetchall("SELECT secret FROM installation WHERE id = 1"))
         return cls(db, bytes(rows[0][0]))
 
@@ -103,8 +106,9 @@ class Members:
 
     async def agency(self, name: str, country: str) -> Agency:
         """The agency of that name, created with this country if new."""
-        await self.db.execute("INSERT OR IGNORE INTO agency (name, country) VALUES (?, ?)",
-                              (name, country.upper()))
+        async with write_lock(self.db):
+            await self.db.execute("INSERT OR IGNORE INTO agency (name, country) VALUES (?, ?)",
+                                  (name, country.upper()))
         rows = list(await self.db.execute_fetchall(
             "SELECT id, name, country FROM agency WHERE name = ?", (name,)))
         return Agency(int(rows[0][0]), str(rows[0][1]), str(rows[0][2]))
@@ -115,9 +119,11 @@ class Members:
             raise ValueError("the public needs no invite")
         code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
         expires = (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
-        await self.db.execute(
-            "INSERT INTO invite (code_hash, agency_id, role, uses_left, expires_day) "
-            "VALUES (?, ?, ?, ?, ?)", (self._code_key(code), agency.id, role.value, uses, expires))
+        async with write_lock(self.db):
+            await self.db.execute(
+                "INSERT INTO invite (code_hash, agency_id, role, uses_left, expires_day) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (self._code_key(code), agency.id, role.value, uses, expires))
         return f"{code[:5]}-{code[5:]}"
 
     async def join(self, telegram_user_id: int, code: str, today: date | None = None
@@ -126,13 +132,11 @@ class Members:
         now = datetime.now(UTC)
         hour = now.strftime("%Y-%m-%dT%H")
         today = today or now.date()
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
+        async with transaction(self.db):
             failures = list(await self.db.execute_fetchall(
                 "SELECT failures FROM join_attempt WHERE user_hmac = ? AND hour = ?",
                 (user, hour)))
             if failures and failures[0][0] >= MAX_FAILED_JOINS_PER_HOUR:
-                await self.db.execute("COMMIT")
                 return JoinResult.TOO_MANY_TRIES, None
             rows = list(await self.db.execute_fetchall(
                 "SELECT invite.agency_id, invite.role, agency.name, agency.country "
@@ -144,7 +148,6 @@ class Members:
                     "INSERT INTO join_attempt (user_hmac, hour, failures) VALUES (?, ?, 1) "
                     "ON CONFLICT (user_hmac, hour) DO UPDATE SET failures = failures + 1",
                     (user, hour))
-                await self.db.execute("COMMIT")
                 return JoinResult.WRONG_CODE, None
             agency_id, role, name, country = rows[0]
             await self.db.execute("UPDATE invite SET uses_left = uses_left - 1 "
@@ -153,10 +156,6 @@ class Members:
                 "INSERT INTO member (user_hmac, agency_id, role) VALUES (?, ?, ?) "
                 "ON CONFLICT (user_hmac) DO UPDATE SET agency_id = excluded.agency_id, "
                 "role = excluded.role", (user, agency_id, role))
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
         return JoinResult.JOINED, Membership(Agency(agency_id, name, country), Role(role))
 
     async def membership(self, telegram_user_id: int) -> Membership | None:
@@ -171,8 +170,9 @@ class Members:
 
     async def add_member(self, telegram_user_id: int, agency: Agency, role: Role) -> Membership:
         """Make a member directly (console demo and tests), as a redeemed invite would."""
-        await self.db.execute(
-            "INSERT INTO member (user_hmac, agency_id, role) VALUES (?, ?, ?) "
-            "ON CONFLICT (user_hmac) DO UPDATE SET agency_id = excluded.agency_id, "
-            "role = excluded.role", (self.user_key(telegram_user_id), agency.id, role.value))
+        async with write_lock(self.db):
+            await self.db.execute(
+                "INSERT INTO member (user_hmac, agency_id, role) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_hmac) DO UPDATE SET agency_id = excluded.agency_id, "
+                "role = excluded.role", (self.user_key(telegram_user_id), agency.id, role.value))
         return Membership(agency, role)

@@ -21,6 +21,7 @@ import pygeohash
 
 from directory.i18n import N_
 from directory.model import NEEDS, Need
+from directory.sqlite import write_lock
 
 MIGRATION = """
 CREATE TABLE referral (
@@ -130,16 +131,17 @@ class ReferralLog:
 
     async def record(self, referral: Referral) -> bool:
         """Write a referral once: a second write of the same id changes nothing (False)."""
-        cursor = await self.db.execute(
-            "INSERT OR IGNORE INTO referral (id, code, created_hour, pathway, referrer_role, "
-            "agency_id, needs, service_id, area_cell, distance_band, consent, outcome, "
-            "outcome_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-            (referral.id, referral.code, referral.created_hour, referral.pathway.value,
-             referral.referrer_role, referral.agency_id,
-             ";".join(need.value for need in referral.needs), referral.service_id,
-             referral.area_cell, referral.distance_band, int(referral.consent),
-             referral.outcome.value),
-        )
+        async with write_lock(self.db):
+            cursor = await self.db.execute(
+                "INSERT OR IGNORE INTO referral (id, code, created_hour, pathway, referrer_role, "
+                "agency_id, needs, service_id, area_cell, distance_band, consent, outcome, "
+                "outcome_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                (referral.id, referral.code, referral.created_hour, referral.pathway.value,
+                 referral.referrer_role, referral.agency_id,
+                 ";".join(need.value for need in referral.needs), referral.service_id,
+                 referral.area_cell, referral.distance_band, int(referral.consent),
+                 referral.outcome.value),
+            )
         return cursor.rowcount == 1
 
     async def record_outcome(self, code: str, outcome: Outcome, day: date | None = None
@@ -152,8 +154,10 @@ class ReferralLog:
         if not rows:
             return None
         day = day or datetime.now(UTC).date()
-        await self.db.execute("UPDATE referral SET outcome = ?, outcome_day = ? WHERE code = ?",
-                              (outcome.value, day.isoformat(), normal))
+        async with write_lock(self.db):
+            await self.db.execute(
+                "UPDATE referral SET outcome = ?, outcome_day = ? WHERE code = ?",
+                (outcome.value, day.isoformat(), normal))
         return Outcome(rows[0][0])
 
     async def count(self) -> int:

@@ -27,6 +27,7 @@ import aiosqlite
 from directory.geo import Box
 from directory.hours import Hours
 from directory.model import Capacity, Need, Service, needs_from_mask, needs_mask
+from directory.sqlite import transaction
 
 MIGRATION_1 = """
 CREATE TABLE directory_source (
@@ -241,25 +242,21 @@ class Directory:
         A real source replaces the bundled demo directory, which is only there so that a new
         installation answers at once.
         """
-        await self.db.execute("BEGIN IMMEDIATE")
         try:
-            doomed = [source] if source == DEMO_SOURCE else [source, DEMO_SOURCE]
-            for name in doomed:
-                await self._delete_source(name)
-            await self.db.execute(
-                "INSERT INTO directory_source (name, format, origin, region, imported_at, "
-                "services) VALUES (?, ?, ?, ?, ?, ?)",
-                (source, format, origin, region,
-                 datetime.now(UTC).replace(microsecond=0).isoformat(), len(services)),
-            )
-            await self._insert(services, source, await self._hours_keys(services))
-            await self.db.execute(
-                "DELETE FROM hours_rule WHERE key NOT IN (SELECT hours_key FROM service)"
-            )
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
+            async with transaction(self.db):
+                doomed = [source] if source == DEMO_SOURCE else [source, DEMO_SOURCE]
+                for name in doomed:
+                    await self._delete_source(name)
+                await self.db.execute(
+                    "INSERT INTO directory_source (name, format, origin, region, imported_at, "
+                    "services) VALUES (?, ?, ?, ?, ?, ?)",
+                    (source, format, origin, region,
+                     datetime.now(UTC).replace(microsecond=0).isoformat(), len(services)),
+                )
+                await self._insert(services, source, await self._hours_keys(services))
+                await self.db.execute(
+                    "DELETE FROM hours_rule WHERE key NOT IN (SELECT hours_key FROM service)"
+                )
         finally:
             self.reader.generation += 1
 
