@@ -175,7 +175,7 @@ def _brute(query: Query) -> list[tuple[str, str]]:
 
 def _naive(query: Query) -> float:
     """The obvious program: geopy's geodesic to every service, hours for each, sort."""
-    from geopy.distance import geodesic  # type: ignore[import-untyped]
+    from geopy.distance import geodesic
 
     began = time.perf_counter()
     wanted = set(query.needs)

@@ -19,6 +19,7 @@ from telegram.request import BaseRequest
 
 from bot.database import open_database
 from bot.eligibility import load_eligibility
+from bot.geocoding import Geocoder
 from bot.i18n import translations
 from bot.members import Members
 from bot.persistence import SqlitePersistence
@@ -66,9 +67,14 @@ async def _post_init(application: DeflectApplication, settings: Settings) -> Non
                                        result.services,
                                        format=detect_format(settings.directory_path),
                                        origin=str(settings.directory_path), region="")
+    contact = f" ({settings.geocoder_contact})" if settings.geocoder_contact else ""
+    geocoder = Geocoder(db, url=settings.geocoder_url,
+                        user_agent=f"Deflect/0.1 deflection referral bot{contact}")
+    await geocoder.open()
     application.bot_data.runtime = Runtime(
         settings=settings, db=db, directory=directory, members=await Members.open(db),
         referrals=ReferralLog(db), eligibility=load_eligibility(settings.eligibility_path),
+        geocoder=geocoder,
     )
     await application.bot.set_my_commands(commands(translations(settings.default_locale)))
 
@@ -76,6 +82,7 @@ async def _post_init(application: DeflectApplication, settings: Settings) -> Non
 async def _post_shutdown(application: DeflectApplication) -> None:
     runtime = application.bot_data.runtime
     if runtime is not None:
+        await runtime.geocoder.close()
         await runtime.directory.close()
         # Fold the write-ahead log into the file and empty it: old page images (a finished
         # conversation's ids among them) do not outlive the process in the WAL.

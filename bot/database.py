@@ -13,7 +13,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot import members, persistence, referrals
+from bot import geocoding, members, persistence, referrals
 from directory import store as directory_store
 from directory.store import Directory, open_directory
 
@@ -23,6 +23,7 @@ MIGRATIONS: tuple[str, ...] = (
     directory_store.MIGRATION_1,
     members.MIGRATION + referrals.MIGRATION,
     persistence.MIGRATION,
+    geocoding.MIGRATION,
 )
 
 

@@ -12,6 +12,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.eligibility import EligibilityQuestion
+from bot.geocoding import Geocoder
 from bot.i18n import parse_locale, translations
 from bot.members import Members
 from bot.referrals import ReferralLog
@@ -29,6 +30,7 @@ class Runtime:
     members: Members
     referrals: ReferralLog
     eligibility: tuple[EligibilityQuestion, ...]
+    geocoder: Geocoder
 
 
 class BotData:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from bot.database import DEFAULT_PATH
 
+PUBLIC_NOMINATIM = "https://nominatim.openstreetmap.org"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -22,6 +24,8 @@ class Settings:
     country: str = "US"  # for agencies created without one
     conversation_minutes: int = 30
     eligibility_path: Path | None = None
+    geocoder_url: str | None = None  # None: typed places use the directory's own entries
+    geocoder_contact: str = ""  # who to call about this installation's traffic (Nominatim policy)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -37,6 +41,9 @@ class Settings:
             "conversation_minutes": int(env.get("DEFLECT_CONVERSATION_MINUTES") or 30),
             "eligibility_path": Path(env["DEFLECT_ELIGIBILITY"])
             if env.get("DEFLECT_ELIGIBILITY") else None,
+            "geocoder_url": None if (env.get("DEFLECT_GEOCODER") or "").lower() == "off"
+            else env.get("DEFLECT_GEOCODER_URL") or PUBLIC_NOMINATIM,
+            "geocoder_contact": env.get("DEFLECT_GEOCODER_CONTACT") or "",
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

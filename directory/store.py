@@ -322,6 +322,15 @@ class Directory:
             await self.db.executemany(
                 f"INSERT INTO service_rtree_{need.value} VALUES (?, ?, ?, ?, ?, ?, ?)", entries)
 
+    async def extent(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        """The corners (south-west, north-east) of the area the directory covers."""
+        rows = list(await self.db.execute_fetchall(
+            "SELECT min(lat), min(lon), max(lat), max(lon) FROM service"))
+        if not rows or rows[0][0] is None:
+            return None
+        south, west, north, east = (float(value) for value in rows[0])
+        return (south, west), (north, east)
+
     async def all_services(self) -> list[tuple[int, int, Service]]:
         """Every service as (key, hours key, service): for brute-force checks and export."""
         async with self.db.execute(

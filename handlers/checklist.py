@@ -8,6 +8,7 @@ conversation answers "this step has expired" and changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import re
@@ -35,6 +36,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.emergency import emergency_number
+from bot.geocoding import Place, gazetteer
 from bot.members import Role
 from bot.referrals import PATHWAY_NAMES, Pathway, Referral
 from bot.runtime import DeflectContext
@@ -384,10 +386,51 @@ async def typed_location(update: Update, context: DeflectContext) -> int | None:
         if -90 <= lat <= 90 and -180 <= lon <= 180:
             draft.lat, draft.lon = lat, lon
             return await _search(update, context, draft)
-    await message.reply_text(_(
-        "I can't look up typed places yet. Tap 📍 Share location below, "
-        "or send coordinates like 41.88,-87.63."))
+    places = await _look_up(update, context, text)
+    if not places:
+        await message.reply_text(_(
+            "I couldn't find that place. Tap 📍 Share location below, or type a street and "
+            "city, or coordinates like 41.88,-87.63."))
+        return None
+    if len(places) == 1:
+        draft.lat, draft.lon = places[0].lat, places[0].lon
+        return await _search(update, context, draft)
+    draft.places = [(p.label, p.lat, p.lon) for p in places]
+    rows = [[button(label[:60], "loc", draft, str(index))]
+            for index, (label, _lat, _lon) in enumerate(draft.places)]
+    await _reply(update, _("Which one?"), reply_markup=keyboard([*rows, nav_row(context, draft)]))
     return None
+
+
+GEOCODER_PATIENCE_S = 3.0  # after this the officer hears "still looking" and may share location
+
+
+async def _look_up(update: Update, context: DeflectContext, text: str) -> list[Place]:
+    """Places for a typed text: the geocoder (cached), else the directory's own entries."""
+    _ = context.translator.gettext
+    runtime = context.runtime
+    lookup = asyncio.ensure_future(
+        runtime.geocoder.geocode(text, await runtime.directory.extent()))
+    try:
+        places = await asyncio.wait_for(asyncio.shield(lookup), GEOCODER_PATIENCE_S)
+    except TimeoutError:
+        if update.message is not None:
+            await update.message.reply_text(_("Still looking… You can also tap 📍 Share "
+                                              "location."))
+        places = await lookup
+    return places or await gazetteer(runtime.db, text)
+
+
+@answers_button
+async def choose_place(update: Update, context: DeflectContext, draft: Draft) -> int | None:
+    """One of several places that matched what was typed."""
+    index = int(value_of(update))
+    if not 0 <= index < len(draft.places):
+        await _expired(update, context)
+        return None
+    await _pressed(update)
+    _label, draft.lat, draft.lon = draft.places[index]
+    return await _search(update, context, draft)
 
 
 async def _search(update: Update, context: DeflectContext, draft: Draft) -> int:
@@ -592,6 +635,7 @@ def build_checklist_handler(conversation_minutes: int) -> ConversationHandler[De
                            got_location),
             MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND,
                            typed_location),
+            CallbackQueryHandler(choose_place, pattern=rf"^loc:{_TOKEN}:[0-4]$"),
         ],
         Step.RESULTS: [CallbackQueryHandler(
             results_action, pattern=rf"^res:{_TOKEN}:(refer:[1-9]|more|closed)$")],

@@ -53,6 +53,7 @@ class Draft:
     include_closed: bool = False
     matches: list[Match] = field(default_factory=list)
     referral_id: str | None = None  # fixed before the button is shown: a second press is a no-op
+    places: list[tuple[str, float, float]] = field(default_factory=list)  # typed-place choices
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON for the SQLite persistence (never pickle)."""
@@ -68,6 +69,7 @@ class Draft:
             "lat": self.lat, "lon": self.lon, "shown": self.shown,
             "include_closed": self.include_closed, "referral_id": self.referral_id,
             "matches": [_match_to_json(match) for match in self.matches],
+            "places": [list(place) for place in self.places],
         }
 
     @classmethod
@@ -83,6 +85,8 @@ class Draft:
             lat=data["lat"], lon=data["lon"], shown=data["shown"],
             include_closed=data["include_closed"], referral_id=data["referral_id"],
             matches=[_match_from_json(match) for match in data["matches"]],
+            places=[(str(label), float(lat), float(lon))
+                    for label, lat, lon in data.get("places", [])],
         )
 
 

@@ -124,7 +124,7 @@ def test_haversine_bounds_the_geodesic(a: tuple[float, float], b: tuple[float, f
 
 
 def test_known_distance_against_geopy() -> None:
-    from geopy.distance import geodesic  # type: ignore[import-untyped]
+    from geopy.distance import geodesic
 
     here, there = (41.8806, -87.6298), (41.8925, -87.6262)
     assert geo.geodesic_m(*here, *there) == pytest.approx(geodesic(here, there).meters, abs=1e-6)

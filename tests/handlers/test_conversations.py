@@ -253,7 +253,7 @@ async def test_wrong_input_at_every_step_gets_a_hint_and_changes_nothing(
         await user.edit_last("changed my mind")
     if wrong in ("sticker", "photo", "text", "edit"):
         expected = {"edit": "Edits are ignored",
-                    "text": "I can't look up typed places yet" if step == "location"
+                    "text": "I couldn't find that place" if step == "location"
                     else "Please use the buttons above"}.get(wrong, "Please use the buttons above")
         await user.reply(expected)
     elif wrong == "forged":
