@@ -19,7 +19,7 @@ from tests.handlers.test_conversations import walk_to_needs
 
 async def start_bot(server: FakeTelegram, db_path: Path) -> asyncio.subprocess.Process:
     env = {**os.environ, "DEFLECT_TOKEN": TOKEN, "DEFLECT_BASE_URL": server.url,
-           "DEFLECT_DB": str(db_path)}
+           "DEFLECT_DB": str(db_path), "DEFLECT_GEOCODER": "off"}
     since = len(server.calls)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", env=env,

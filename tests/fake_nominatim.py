@@ -1,0 +1,47 @@
+"""A loopback fake of Nominatim's /search (its JSON format), slow, failing or empty on demand."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+
+
+class FakeNominatim:
+    def __init__(self) -> None:
+        self.places: dict[str, list[dict[str, Any]]] = {}
+        self.requests: list[dict[str, str]] = []
+        self.delay_s = 0.0
+        self.status = 200
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    def add(self, query: str, *places: tuple[str, float, float]) -> None:
+        self.places[query.lower()] = [
+            {"place_id": index, "lat": str(lat), "lon": str(lon), "display_name": name,
+             "boundingbox": [str(lat), str(lat), str(lon), str(lon)], "type": "street"}
+            for index, (name, lat, lon) in enumerate(places)]
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_get("/search", self._search)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def _search(self, request: web.Request) -> web.Response:
+        self.requests.append(dict(request.query))
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        if self.status != 200:
+            return web.json_response({"error": "unavailable"}, status=self.status)
+        return web.json_response(self.places.get(request.query.get("q", "").lower(), []))

@@ -1,0 +1,107 @@
+"""Typed places over real HTTP: geopy's Nominatim client against a loopback fake."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from telegram import Update
+
+from bot.app import DeflectApplication, build_application, running
+from bot.members import Role
+from bot.settings import Settings
+from tests.fake_nominatim import FakeNominatim
+from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser
+from tests.handlers.conftest import make_member, runtime
+from tests.handlers.test_conversations import walk_to_needs
+
+
+@pytest.fixture
+async def nominatim() -> AsyncIterator[FakeNominatim]:
+    server = FakeNominatim()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def geobot(fake_telegram: FakeTelegram, nominatim: FakeNominatim,
+                 db_path: Path) -> AsyncIterator[DeflectApplication]:
+    settings = Settings(token=TOKEN, db_path=db_path, base_url=fake_telegram.url,
+                        geocoder_url=nominatim.url)
+    application = build_application(settings)
+    async with running(application):
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0.0, timeout=1,
+                                                allowed_updates=Update.ALL_TYPES)
+        yield application
+        await application.updater.stop()
+
+
+async def at_location_step(bot: DeflectApplication, server: FakeTelegram) -> FakeUser:
+    user = FakeUser(server, 1001)
+    await make_member(bot, user, Role.OFFICER)
+    await walk_to_needs(user)
+    await user.press("Detox")
+    await user.reply(method="editMessageReplyMarkup")
+    await user.press("Done")
+    await user.reply("Where are you?")
+    return user
+
+
+async def test_a_typed_address_is_geocoded_and_cached(
+        geobot: DeflectApplication, fake_telegram: FakeTelegram,
+        nominatim: FakeNominatim) -> None:
+    nominatim.add("clark and lake", ("N Clark St & W Lake St, Chicago", 41.8857, -87.6309))
+    user = await at_location_step(geobot, fake_telegram)
+    await user.send("Clark and Lake")
+    results = await user.reply("Nearest services")
+    assert "Lakeshore Detox Center (demo)" in str(results.params["text"])
+    (request,) = nominatim.requests
+    assert request["q"] == "Clark and Lake"
+    assert "viewbox" in request  # biased to the directory's area
+    assert await runtime(geobot).geocoder.cached("clark  AND lake") is not None
+    cached = list(await runtime(geobot).db.execute_fetchall("SELECT * FROM geocode_cache"))
+    assert [row[0] for row in cached] == ["clark and lake"]  # the query, never who asked
+
+
+async def test_several_places_give_buttons(
+        geobot: DeflectApplication, fake_telegram: FakeTelegram,
+        nominatim: FakeNominatim) -> None:
+    nominatim.add("main street", ("Main St, Evanston", 42.03, -87.68),
+                  ("Main St, Chicago Heights", 41.51, -87.63))
+    user = await at_location_step(geobot, fake_telegram)
+    await user.send("Main Street")
+    await user.reply("Which one?")
+    assert user.buttons()[:2] == ["Main St, Evanston", "Main St, Chicago Heights"]
+    await user.press("Main St, Evanston")
+    await user.reply("Nearest services")
+
+
+async def test_geocoder_down_falls_back_to_the_directory(
+        geobot: DeflectApplication, fake_telegram: FakeTelegram,
+        nominatim: FakeNominatim) -> None:
+    nominatim.status = 503
+    user = await at_location_step(geobot, fake_telegram)
+    await user.send("Lakeshore Detox")
+    results = await user.reply("Nearest services")
+    assert "1. Lakeshore Detox Center (demo)" in str(results.params["text"])
+
+
+async def test_nothing_found_asks_to_share_location(
+        geobot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
+    user = await at_location_step(geobot, fake_telegram)
+    await user.send("Nowhere Special")
+    await user.reply("I couldn't find that place. Tap 📍 Share location")
+
+
+async def test_a_slow_geocoder_gets_a_still_looking_message(
+        geobot: DeflectApplication, fake_telegram: FakeTelegram,
+        nominatim: FakeNominatim) -> None:
+    nominatim.add("navy pier", ("Navy Pier, Chicago", 41.8917, -87.6086))
+    nominatim.delay_s = 3.5
+    user = await at_location_step(geobot, fake_telegram)
+    await user.send("Navy Pier")
+    await user.reply("Still looking")
+    await user.reply("Nearest services")
