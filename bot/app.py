@@ -111,6 +111,7 @@ async def running(application: DeflectApplication) -> AsyncIterator[DeflectAppli
 
 
 _SAVE_GROUP = 100
+MAX_RUNNING_UPDATES = 64
 
 
 async def _save_state(update: Update, context: DeflectContext) -> None:
@@ -133,7 +134,7 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         .token(settings.token or OFFLINE_TOKEN)
         .context_types(ContextTypes(context=DeflectContext, bot_data=BotData))
         .persistence(SqlitePersistence(settings.db_path, settings.conversation_minutes * 60))
-        .concurrent_updates(PerChatUpdateProcessor(max_running=64))
+        .concurrent_updates(PerChatUpdateProcessor(max_running=MAX_RUNNING_UPDATES))
         .post_init(lambda app: _post_init(app, settings))
         .post_shutdown(_post_shutdown)
     )
@@ -141,6 +142,10 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         builder = builder.base_url(settings.base_url.rstrip("/") + "/bot")
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        # PTB's default is one pooled connection, so with chats handled side by side every
+        # reply would queue behind the others (and httpcore's pool churns looking for one).
+        builder = builder.connection_pool_size(MAX_RUNNING_UPDATES).pool_timeout(10.0)
     if rate_limit:
         limiter: AIORateLimiter = AIORateLimiter(max_retries=3)
         builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]  # PTB's generics

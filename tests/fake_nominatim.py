@@ -13,6 +13,7 @@ class FakeNominatim:
         self.places: dict[str, list[dict[str, Any]]] = {}
         self.requests: list[dict[str, str]] = []
         self.delay_s = 0.0
+        self.delays: dict[str, float] = {}  # per query, e.g. one stalled lookup under load
         self.status = 200
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -40,8 +41,9 @@ class FakeNominatim:
 
     async def _search(self, request: web.Request) -> web.Response:
         self.requests.append(dict(request.query))
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
+        delay = self.delays.get(request.query.get("q", "").lower(), self.delay_s)
+        if delay:
+            await asyncio.sleep(delay)
         if self.status != 200:
             return web.json_response({"error": "unavailable"}, status=self.status)
         return web.json_response(self.places.get(request.query.get("q", "").lower(), []))

@@ -48,6 +48,9 @@ class FakeTelegram:
     def __init__(self, token: str = TOKEN) -> None:
         self.token = token
         self.calls: list[Call] = []
+        # The same calls by chat (answers to button presses under their query id), so that
+        # many users waiting at once each look only at their own.
+        self.chat_calls: dict[object, list[Call]] = {}
         self.pending: list[dict[str, Any]] = []
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.faults: list[Fault] = []
@@ -106,7 +109,12 @@ class FakeTelegram:
         if handler is None:
             return _error(404, "Not Found")
         if method != "getUpdates":
-            self.calls.append(Call(method, params))
+            call = Call(method, params)
+            self.calls.append(call)
+            key: object = (("query", params.get("callback_query_id"))
+                           if method == "answerCallbackQuery" else params.get("chat_id"))
+            if key is not None:
+                self.chat_calls.setdefault(_key(key), []).append(call)
         try:
             result = await handler(params)
         except _BadRequest as error:
@@ -206,22 +214,30 @@ class FakeTelegram:
         return update_id
 
     async def wait_for(self, predicate: Callable[[Call], bool], since: int,
-                       wait_s: float = 10.0) -> Call:
-        """The first call from index `since` that satisfies predicate."""
+                       wait_s: float = 10.0, chat: object = None) -> Call:
+        """The first call from index `since` (of `chat`'s calls, if given) that satisfies
+        predicate."""
         deadline = time.monotonic() + wait_s
         async with self._changed:
             while True:
-                for call in self.calls[since:]:
+                calls = self.calls if chat is None else self.chat_calls.get(_key(chat), [])
+                for call in calls[since:]:
                     if predicate(call):
                         return call
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    sent = [(c.method, c.params.get("text")) for c in self.calls[since:]]
+                    sent = [(c.method, c.params.get("text")) for c in calls[since:]]
                     raise AssertionError(f"no matching call; got {sent}")
                 try:
                     await asyncio.wait_for(self._changed.wait(), remaining)
                 except TimeoutError:
                     pass
+
+
+def _key(value: object) -> object:
+    if isinstance(value, tuple):
+        return value
+    return int(str(value))
 
 
 class _BadRequest(Exception):
@@ -265,7 +281,7 @@ class FakeUser:
                 "from": self._from(), **content}
 
     def _mark(self) -> None:
-        self.cursor = len(self.server.calls)
+        self.cursor = len(self.server.chat_calls.get(self.chat, []))
 
     async def send(self, text: str) -> None:
         self._mark()
@@ -336,13 +352,12 @@ class FakeUser:
         call = await self.server.wait_for(
             lambda c: c.method in methods and int(c.params.get("chat_id", 0)) == self.chat
             and contains in str(c.params.get("text", c.params.get("title", ""))),
-            self.cursor, wait_s)
+            self.cursor, wait_s, chat=self.chat)
         return call
 
     async def toast(self, query_id: str, wait_s: float = 10.0) -> str:
         """The answer to a button press (the little notice Telegram shows)."""
         call = await self.server.wait_for(
-            lambda c: c.method == "answerCallbackQuery"
-            and c.params.get("callback_query_id") == query_id, self.cursor, wait_s)
+            lambda c: c.method == "answerCallbackQuery", 0, wait_s, chat=("query", query_id))
         return str(call.params.get("text", ""))
 

@@ -1,0 +1,142 @@
+"""Many officers at once: the real Application polling the loopback fake Bot API over HTTP.
+
+    python -m benchmarks.load --conversations 1000 --json
+
+Every simulated officer completes a checklist to a referral (9 actions), `--in-flight` of
+them at a time; one of them types a place whose geocode takes `--stall` seconds. Prints
+`referrals` (rows in the database; must equal the conversations), `p50_ms` and `p99_ms`
+(from a user's action to the bot's reply to it), `p99_ms_with_stall_excluded` (without the
+officer whose geocode stalls) and `errors` (conversations that did not finish).
+
+Telegram allows a bot about 30 messages a second overall, and python-telegram-bot's
+AIORateLimiter enforces that by default; at that rate 50 conversations in flight wait on the
+limit, not on the bot. This benchmark measures the bot, so the limiter is off unless
+`--telegram-rate-limit` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+
+from bot.app import build_application, running
+from bot.members import Role
+from bot.settings import Settings
+from tests.fake_nominatim import FakeNominatim
+from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser
+
+CHICAGO_LOOP = (41.8781, -87.6298)
+STALLED_PLACE = "navy pier"
+
+
+async def _converse(user: FakeUser, stalled: bool, latencies: list[float]) -> None:
+    async def step(action: Any, contains: str = "", method: str | None = None) -> None:
+        began = time.monotonic()
+        await action
+        call = await user.reply(contains, method=method, wait_s=60)
+        latencies.append((call.at - began) * 1000)
+
+    await step(user.send("/checklist"), "Is anyone in danger")
+    await step(user.press("No"), "Which deflection pathway")
+    await step(user.press("Active outreach"), "Any violent offence")
+    await step(user.press("No"), "agree to be referred")
+    await step(user.press("Yes"), "What does the person need?")
+    await step(user.press("Detox"), method="editMessageReplyMarkup")
+    await step(user.press("Done"), "Where are you?")
+    if stalled:
+        await step(user.send("Navy Pier"), "Nearest services")
+    else:
+        await step(user.share_location(*CHICAGO_LOOP), "Nearest services")
+    await step(user.press("Refer to 1"), "Referral logged")
+
+
+async def measure(conversations: int, in_flight: int, stall_s: float,
+                  telegram_rate_limit: bool) -> dict[str, Any]:
+    telegram, nominatim = FakeTelegram(), FakeNominatim()
+    await telegram.start()
+    await nominatim.start()
+    nominatim.add(STALLED_PLACE, ("Navy Pier, Chicago", 41.8917, -87.6086))
+    nominatim.delays[STALLED_PLACE] = stall_s
+    try:
+        with tempfile.TemporaryDirectory(prefix="deflect-load-") as folder:
+            db_path = Path(folder) / "load.sqlite3"
+            settings = Settings(token=TOKEN, db_path=db_path, base_url=telegram.url,
+                                geocoder_url=nominatim.url)
+            application = build_application(settings, rate_limit=telegram_rate_limit)
+            async with running(application):
+                runtime = application.bot_data.runtime
+                assert runtime is not None
+                agency = await runtime.members.agency("Load PD", "US")
+                for index in range(conversations):
+                    await runtime.members.add_member(500_000 + index, agency, Role.OFFICER)
+                assert application.updater is not None
+                await application.updater.start_polling(poll_interval=0.0, timeout=1,
+                                                        allowed_updates=Update.ALL_TYPES)
+                gate = asyncio.Semaphore(in_flight)
+                latencies: dict[int, list[float]] = {}
+                errors = 0
+                stalled_index = conversations // 2
+
+                async def one(index: int) -> None:
+                    nonlocal errors
+                    async with gate:
+                        latencies[index] = []
+                        user = FakeUser(telegram, 500_000 + index)
+                        try:
+                            await _converse(user, index == stalled_index, latencies[index])
+                        except (AssertionError, TimeoutError):
+                            errors += 1
+
+                began = time.monotonic()
+                await asyncio.gather(*(one(i) for i in range(conversations)))
+                elapsed = time.monotonic() - began
+                await application.updater.stop()
+            with sqlite3.connect(db_path) as connection:
+                referrals = connection.execute("SELECT count(*) FROM referral").fetchone()[0]
+    finally:
+        await telegram.stop()
+        await nominatim.stop()
+    everything = sorted(v for values in latencies.values() for v in values)
+    unstalled = sorted(v for index, values in latencies.items() if index != stalled_index
+                       for v in values)
+
+    def p(values: list[float], q: float) -> float:
+        return round(values[min(len(values) - 1, round(q * (len(values) - 1)))], 1)
+
+    return {"conversations": conversations, "in_flight": in_flight, "referrals": referrals,
+            "p50_ms": round(statistics.median(everything), 1), "p99_ms": p(everything, 0.99),
+            "p99_ms_with_stall_excluded": p(unstalled, 0.99), "errors": errors,
+            "replies": len(everything), "seconds": round(elapsed, 1),
+            "telegram_rate_limit": telegram_rate_limit}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.load")
+    parser.add_argument("--conversations", type=int, default=1000)
+    parser.add_argument("--in-flight", type=int, default=50)
+    parser.add_argument("--stall", type=float, default=5.0, help="seconds one geocode takes")
+    parser.add_argument("--telegram-rate-limit", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    report = asyncio.run(measure(args.conversations, args.in_flight, args.stall,
+                                 args.telegram_rate_limit))
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for key, value in report.items():
+            print(f"{key:>28}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
