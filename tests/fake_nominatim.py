@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.loopback import serve
+
 
 class FakeNominatim:
     def __init__(self) -> None:
@@ -27,12 +29,7 @@ class FakeNominatim:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_get("/search", self._search)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve(app)
         return self.url
 
     async def stop(self) -> None:

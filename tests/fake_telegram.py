@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.loopback import serve
+
 TOKEN = "123456:TEST-token-that-must-never-be-logged"
 BOT = {"id": 777, "is_bot": True, "first_name": "Deflect", "username": "deflect_test_bot",
        "can_join_groups": True, "can_read_all_group_messages": False,
@@ -63,12 +65,7 @@ class FakeTelegram:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve(app)
         return self.url
 
     async def stop(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,9 @@ async def fake_telegram() -> AsyncIterator[FakeTelegram]:
     await server.stop()
 
 
-@pytest.fixture
-async def bot(fake_telegram: FakeTelegram, db_path: Path) -> AsyncIterator[DeflectApplication]:
-    settings = Settings(token=TOKEN, db_path=db_path, base_url=fake_telegram.url)
+@asynccontextmanager
+async def polling(settings: Settings) -> AsyncIterator[DeflectApplication]:
+    """The real Application, long-polling the fake Bot API at settings.base_url."""
     application = build_application(settings)
     async with running(application):
         assert application.updater is not None
@@ -36,6 +37,13 @@ async def bot(fake_telegram: FakeTelegram, db_path: Path) -> AsyncIterator[Defle
                                                 allowed_updates=Update.ALL_TYPES)
         yield application
         await application.updater.stop()
+
+
+@pytest.fixture
+async def bot(fake_telegram: FakeTelegram, db_path: Path) -> AsyncIterator[DeflectApplication]:
+    async with polling(Settings(token=TOKEN, db_path=db_path,
+                                base_url=fake_telegram.url)) as application:
+        yield application
 
 
 def runtime(application: DeflectApplication) -> Runtime:

@@ -6,14 +6,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from telegram import Update
 
-from bot.app import DeflectApplication, build_application, running
+from bot.app import DeflectApplication
 from bot.members import Role
 from bot.settings import Settings
 from tests.fake_nominatim import FakeNominatim
 from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser
-from tests.handlers.conftest import make_member, runtime
+from tests.handlers.conftest import make_member, polling, runtime
 from tests.handlers.test_conversations import walk_to_needs
 
 
@@ -28,15 +27,9 @@ async def nominatim() -> AsyncIterator[FakeNominatim]:
 @pytest.fixture
 async def geobot(fake_telegram: FakeTelegram, nominatim: FakeNominatim,
                  db_path: Path) -> AsyncIterator[DeflectApplication]:
-    settings = Settings(token=TOKEN, db_path=db_path, base_url=fake_telegram.url,
-                        geocoder_url=nominatim.url)
-    application = build_application(settings)
-    async with running(application):
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0.0, timeout=1,
-                                                allowed_updates=Update.ALL_TYPES)
+    async with polling(Settings(token=TOKEN, db_path=db_path, base_url=fake_telegram.url,
+                                geocoder_url=nominatim.url)) as application:
         yield application
-        await application.updater.stop()
 
 
 async def at_location_step(bot: DeflectApplication, server: FakeTelegram) -> FakeUser:
