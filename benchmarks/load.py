@@ -2,9 +2,11 @@
 
     python -m benchmarks.load --conversations 1000 --json
 
-Every simulated officer completes a checklist to a referral (9 actions), `--in-flight` of
-them at a time; one of them types a place whose geocode takes `--stall` seconds. Prints
-`referrals` (rows in the database; must equal the conversations), `p50_ms` and `p99_ms`
+The bot runs in this process; the fake Bot API, the fake Nominatim and the simulated
+officers in another, so that simulating fifty people takes neither the bot's CPU nor its
+event loop. Every simulated officer completes a checklist to a referral (9 actions),
+`--in-flight` of them at a time; one of them types a place whose geocode takes `--stall`
+seconds. Prints `referrals` (rows in the database; must equal the conversations), `p50_ms` and `p99_ms`
 (from a user's action to the bot's reply to it), `p99_ms_with_stall_excluded` (without the
 officer whose geocode stalls) and `errors` (conversations that did not finish).
 
@@ -37,6 +39,7 @@ from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser
 
 CHICAGO_LOOP = (41.8781, -87.6298)
 STALLED_PLACE = "navy pier"
+FIRST_USER = 500_000
 
 
 async def _converse(user: FakeUser, stalled: bool, latencies: list[float]) -> None:
@@ -60,64 +63,90 @@ async def _converse(user: FakeUser, stalled: bool, latencies: list[float]) -> No
     await step(user.press("Refer to 1"), "Referral logged")
 
 
-async def measure(conversations: int, in_flight: int, stall_s: float,
-                  telegram_rate_limit: bool) -> dict[str, Any]:
+def _percentile(values: list[float], q: float) -> float:
+    return round(values[min(len(values) - 1, round(q * (len(values) - 1)))], 1)
+
+
+async def drive(conversations: int, in_flight: int, stall_s: float) -> None:
+    """The other process: the fake Bot API, the fake Nominatim and the simulated officers.
+
+    Prints the two URLs as a JSON line, waits for "go" on standard input, runs everyone, and
+    prints the latencies' summary as a JSON line.
+    """
     telegram, nominatim = FakeTelegram(), FakeNominatim()
     await telegram.start()
     await nominatim.start()
     nominatim.add(STALLED_PLACE, ("Navy Pier, Chicago", 41.8917, -87.6086))
     nominatim.delays[STALLED_PLACE] = stall_s
-    try:
-        with tempfile.TemporaryDirectory(prefix="deflect-load-") as folder:
-            db_path = Path(folder) / "load.sqlite3"
-            settings = Settings(token=TOKEN, db_path=db_path, base_url=telegram.url,
-                                geocoder_url=nominatim.url)
-            application = build_application(settings, rate_limit=telegram_rate_limit)
-            async with running(application):
-                runtime = application.bot_data.runtime
-                assert runtime is not None
-                agency = await runtime.members.agency("Load PD", "US")
-                for index in range(conversations):
-                    await runtime.members.add_member(500_000 + index, agency, Role.OFFICER)
-                assert application.updater is not None
-                await application.updater.start_polling(poll_interval=0.0, timeout=1,
-                                                        allowed_updates=Update.ALL_TYPES)
-                gate = asyncio.Semaphore(in_flight)
-                latencies: dict[int, list[float]] = {}
-                errors = 0
-                stalled_index = conversations // 2
+    print(json.dumps({"telegram": telegram.url, "nominatim": nominatim.url}), flush=True)
+    await asyncio.to_thread(sys.stdin.readline)
+    gate = asyncio.Semaphore(in_flight)
+    latencies: dict[int, list[float]] = {}
+    errors = 0
+    stalled_index = conversations // 2
 
-                async def one(index: int) -> None:
-                    nonlocal errors
-                    async with gate:
-                        latencies[index] = []
-                        user = FakeUser(telegram, 500_000 + index)
-                        try:
-                            await _converse(user, index == stalled_index, latencies[index])
-                        except (AssertionError, TimeoutError):
-                            errors += 1
+    async def one(index: int) -> None:
+        nonlocal errors
+        async with gate:
+            latencies[index] = []
+            user = FakeUser(telegram, FIRST_USER + index)
+            try:
+                await _converse(user, index == stalled_index, latencies[index])
+            except (AssertionError, TimeoutError):
+                errors += 1
 
-                began = time.monotonic()
-                await asyncio.gather(*(one(i) for i in range(conversations)))
-                elapsed = time.monotonic() - began
-                await application.updater.stop()
-            with sqlite3.connect(db_path) as connection:
-                referrals = connection.execute("SELECT count(*) FROM referral").fetchone()[0]
-    finally:
-        await telegram.stop()
-        await nominatim.stop()
+    began = time.monotonic()
+    await asyncio.gather(*(one(i) for i in range(conversations)))
+    elapsed = time.monotonic() - began
     everything = sorted(v for values in latencies.values() for v in values)
     unstalled = sorted(v for index, values in latencies.items() if index != stalled_index
                        for v in values)
+    print(json.dumps({
+        "p50_ms": round(statistics.median(everything), 1),
+        "p99_ms": _percentile(everything, 0.99),
+        "p99_ms_with_stall_excluded": _percentile(unstalled, 0.99), "errors": errors,
+        "replies": len(everything), "seconds": round(elapsed, 1)}), flush=True)
+    await asyncio.to_thread(sys.stdin.readline)  # the bot has stopped: the fakes may go
+    await telegram.stop()
+    await nominatim.stop()
 
-    def p(values: list[float], q: float) -> float:
-        return round(values[min(len(values) - 1, round(q * (len(values) - 1)))], 1)
 
+async def measure(conversations: int, in_flight: int, stall_s: float,
+                  telegram_rate_limit: bool) -> dict[str, Any]:
+    """The bot in this process; the fakes and the officers in another, so that simulating
+    fifty people does not take the bot's CPU or event loop."""
+    driver = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "benchmarks.load", "--drive", "--conversations",
+        str(conversations), "--in-flight", str(in_flight), "--stall", str(stall_s),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    assert driver.stdin is not None
+    assert driver.stdout is not None
+    urls = json.loads(await driver.stdout.readline())
+    with tempfile.TemporaryDirectory(prefix="deflect-load-") as folder:
+        db_path = Path(folder) / "load.sqlite3"
+        settings = Settings(token=TOKEN, db_path=db_path, base_url=urls["telegram"],
+                            geocoder_url=urls["nominatim"])
+        application = build_application(settings, rate_limit=telegram_rate_limit)
+        async with running(application):
+            runtime = application.bot_data.runtime
+            assert runtime is not None
+            agency = await runtime.members.agency("Load PD", "US")
+            for index in range(conversations):
+                await runtime.members.add_member(FIRST_USER + index, agency, Role.OFFICER)
+            assert application.updater is not None
+            await application.updater.start_polling(poll_interval=0.0, timeout=1,
+                                                    allowed_updates=Update.ALL_TYPES)
+            driver.stdin.write(b"go\n")
+            await driver.stdin.drain()
+            summary = json.loads(await driver.stdout.readline())
+            await application.updater.stop()
+        driver.stdin.write(b"stop\n")
+        await driver.stdin.drain()
+        await driver.wait()
+        with sqlite3.connect(db_path) as connection:
+            referrals = connection.execute("SELECT count(*) FROM referral").fetchone()[0]
     return {"conversations": conversations, "in_flight": in_flight, "referrals": referrals,
-            "p50_ms": round(statistics.median(everything), 1), "p99_ms": p(everything, 0.99),
-            "p99_ms_with_stall_excluded": p(unstalled, 0.99), "errors": errors,
-            "replies": len(everything), "seconds": round(elapsed, 1),
-            "telegram_rate_limit": telegram_rate_limit}
+            **summary, "telegram_rate_limit": telegram_rate_limit}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,7 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stall", type=float, default=5.0, help="seconds one geocode takes")
     parser.add_argument("--telegram-rate-limit", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.drive:
+        asyncio.run(drive(args.conversations, args.in_flight, args.stall))
+        return 0
     report = asyncio.run(measure(args.conversations, args.in_flight, args.stall,
                                  args.telegram_rate_limit))
     if args.json:
