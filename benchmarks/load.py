@@ -6,9 +6,9 @@ The bot runs in this process; the fake Bot API, the fake Nominatim and the simul
 officers in another, so that simulating fifty people takes neither the bot's CPU nor its
 event loop. Every simulated officer completes a checklist to a referral (9 actions),
 `--in-flight` of them at a time; one of them types a place whose geocode takes `--stall`
-seconds. Prints `referrals` (rows in the database; must equal the conversations), `p50_ms` and `p99_ms`
-(from a user's action to the bot's reply to it), `p99_ms_with_stall_excluded` (without the
-officer whose geocode stalls) and `errors` (conversations that did not finish).
+seconds. Prints `referrals` (rows in the database; must equal the conversations), `p50_ms`
+and `p99_ms` (from a user's action to the bot's reply to it), `p99_ms_with_stall_excluded`
+(without the officer whose geocode stalls) and `errors` (conversations that did not finish).
 
 Telegram allows a bot about 30 messages a second overall, and python-telegram-bot's
 AIORateLimiter enforces that by default; at that rate 50 conversations in flight wait on the
