@@ -42,6 +42,14 @@ from bot.members import Role
 from bot.settings import Settings
 
 
+async def _per_update_us(application: Any, batch: list[Update]) -> float:
+    """Mean microseconds per update, handling the batch one update after another."""
+    began = time.perf_counter()
+    for update in batch:
+        await application.process_update(update)
+    return (time.perf_counter() - began) / len(batch) * 1e6
+
+
 async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.message is not None
     await update.message.reply_text(update.message.text or "")
@@ -62,10 +70,7 @@ async def echo_bot(updates: int, rounds: int) -> list[float]:
                 data = console.update_for(f"hello {i}")
                 assert data is not None
                 batch.append(Update.de_json(data, application.bot))
-            began = time.perf_counter()
-            for update in batch:
-                await application.process_update(update)
-            timings.append((time.perf_counter() - began) / updates * 1e6)
+            timings.append(await _per_update_us(application, batch))
         await application.stop()
     return timings
 
@@ -100,10 +105,7 @@ async def bare_same_calls(updates: int, rounds: int) -> list[float]:
         pressed = console.press("No")
         for _round in range(rounds):
             batch = [Update.de_json(pressed, application.bot) for _ in range(updates)]
-            began = time.perf_counter()
-            for update in batch:
-                await application.process_update(update)
-            timings.append((time.perf_counter() - began) / updates * 1e6)
+            timings.append(await _per_update_us(application, batch))
         await application.stop()
     return timings
 
@@ -132,10 +134,7 @@ async def checklist_step(updates: int, rounds: int, folder: Path) -> list[float]
                 await application.process_update(Update.de_json(start, application.bot))
                 batch.append(Update.de_json(console.press("No"), application.bot))
             api.on_send = None
-            began = time.perf_counter()
-            for update in batch:
-                await application.process_update(update)
-            timings.append((time.perf_counter() - began) / updates * 1e6)
+            timings.append(await _per_update_us(application, batch))
     return timings
 
 

@@ -14,17 +14,20 @@ def officer(server: FakeTelegram, user_id: int = 1001) -> FakeUser:
     return FakeUser(server, user_id, first_name="Dana", username="officer_dana")
 
 
-async def walk_to_needs(user: FakeUser, pathway: str = "Active outreach") -> None:
+async def walk(user: FakeUser, answers: int, pathway: str = "Active outreach") -> None:
+    """Start the checklist and give the first `answers` answers (no danger, the pathway,
+    eligible, consent), waiting for each next question."""
     await user.send("/checklist")
     await user.reply("Is anyone in danger")
-    await user.press("No")
-    await user.reply("Which deflection pathway")
-    await user.press(pathway)
-    await user.reply("Any violent offence involved?")
-    await user.press("No")
-    await user.reply("agree to be referred")
-    await user.press("Yes")
-    await user.reply("What does the person need?")
+    steps = [("No", "Which deflection pathway"), (pathway, "Any violent offence involved?"),
+             ("No", "agree to be referred"), ("Yes", "What does the person need?")]
+    for label, question in steps[:answers]:
+        await user.press(label)
+        await user.reply(question)
+
+
+async def walk_to_needs(user: FakeUser, pathway: str = "Active outreach") -> None:
+    await walk(user, 4, pathway)
 
 
 async def pick_detox_and_share_location(user: FakeUser) -> None:
@@ -87,14 +90,7 @@ async def test_declined_consent_logs_a_contact_without_a_service(
         bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
     user = officer(fake_telegram)
     await make_member(bot, user, Role.OFFICER)
-    await user.send("/checklist")
-    await user.reply("Is anyone in danger")
-    await user.press("No")
-    await user.reply("Which deflection pathway")
-    await user.press("Officer prevention (no charges)")
-    await user.reply("Any violent offence")
-    await user.press("No")
-    await user.reply("agree to be referred")
+    await walk(user, 3, pathway="Officer prevention (no charges)")
     await user.press("No")
     leave_behind = await user.reply("Recorded as declined")
     assert "@deflect_test_bot" in leave_behind.params["text"]
@@ -107,12 +103,7 @@ async def test_violent_offence_is_not_eligible(
         bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
     user = officer(fake_telegram)
     await make_member(bot, user, Role.OFFICER)
-    await user.send("/checklist")
-    await user.reply("Is anyone in danger")
-    await user.press("No")
-    await user.reply("Which deflection pathway")
-    await user.press("Active outreach")
-    await user.reply("Any violent offence")
+    await walk(user, 2)
     await user.press("Yes")
     await user.reply("Not eligible for deflection. A violent offence rules out deflection.")
     assert await referral_rows(bot) == []
@@ -221,18 +212,7 @@ async def test_wrong_input_at_every_step_gets_a_hint_and_changes_nothing(
     await user.send("/cancel")
     await user.reply("Cancelled")
 
-    await user.send("/checklist")
-    await user.reply("Is anyone in danger")
-    if step != "safety":
-        await user.press("No")
-        await user.reply("Which deflection pathway")
-    if step in ("needs", "location", "results"):
-        await user.press("Active outreach")
-        await user.reply("Any violent offence")
-        await user.press("No")
-        await user.reply("agree to be referred")
-        await user.press("Yes")
-        await user.reply("What does the person need?")
+    await walk(user, {"safety": 0, "pathway": 1}.get(step, 4))
     if step in ("location", "results"):
         await user.press("Detox")
         await user.reply(method="editMessageReplyMarkup")
