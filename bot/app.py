@@ -9,7 +9,6 @@ from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ContextTypes,
@@ -19,9 +18,11 @@ from telegram.request import BaseRequest
 
 from bot.database import open_database
 from bot.eligibility import load_eligibility
+from bot.followups import FollowUps, Undelivered
 from bot.geocoding import Geocoder
 from bot.i18n import translations
 from bot.members import Members
+from bot.network import RetryingRateLimiter
 from bot.persistence import SqlitePersistence
 from bot.referrals import ReferralLog
 from bot.runtime import BotData, DeflectContext, Runtime
@@ -31,6 +32,12 @@ from directory.importers import default_source, detect_format, read_path
 from directory.store import open_directory
 from handlers.checklist import build_checklist_handler
 from handlers.errors import on_error
+from handlers.followup import (
+    CHECK_EVERY_S,
+    build_followup_handlers,
+    build_undelivered_handler,
+    send_due_job,
+)
 from handlers.start import build_start_handlers
 
 _LOGGER = logging.getLogger(__name__)
@@ -74,7 +81,8 @@ async def _post_init(application: DeflectApplication, settings: Settings) -> Non
     application.bot_data.runtime = Runtime(
         settings=settings, db=db, directory=directory, members=await Members.open(db),
         referrals=ReferralLog(db), eligibility=load_eligibility(settings.eligibility_path),
-        geocoder=geocoder,
+        geocoder=geocoder, followups=FollowUps(db, settings.followup_hours),
+        undelivered=await Undelivered.open(db),
     )
     await application.bot.set_my_commands(commands(translations(settings.default_locale)))
 
@@ -110,6 +118,7 @@ async def running(application: DeflectApplication) -> AsyncIterator[DeflectAppli
                 await application.post_shutdown(application)
 
 
+_NOTICE_GROUP = -1
 _SAVE_GROUP = 100
 MAX_RUNNING_UPDATES = 64
 
@@ -145,20 +154,27 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
     else:
         # PTB's default is one pooled connection, so with chats handled side by side every
         # reply would queue behind the others (and httpcore's pool churns looking for one).
-        builder = builder.connection_pool_size(MAX_RUNNING_UPDATES).pool_timeout(10.0)
-    if rate_limit:
-        limiter: AIORateLimiter = AIORateLimiter(max_retries=3)
-        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]  # PTB's generics
+        builder = (builder.connection_pool_size(MAX_RUNNING_UPDATES).pool_timeout(10.0)
+                   .read_timeout(settings.telegram_timeout_s)
+                   .write_timeout(settings.telegram_timeout_s))
+    # Flood limits (off only to measure the bot itself), 429s waited out, and network
+    # failures retried: see bot/network.py.
+    limiter = RetryingRateLimiter(flood_limits=rate_limit)
+    builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]  # PTB's generics
     application: DeflectApplication = builder.build()
     # Order matters: the conversation first, so a button or message that belongs to a step
     # reaches it; then commands and the catch-alls for stale buttons and stray messages.
+    # First of all, in a group of its own: confirmations the member missed.
+    application.add_handler(build_undelivered_handler(), group=_NOTICE_GROUP)
     application.add_handler(build_checklist_handler(settings.conversation_minutes))
-    for handler in build_start_handlers():
+    for handler in [*build_followup_handlers(), *build_start_handlers()]:
         application.add_handler(handler)
     # Last, in a group of its own so that it sees every update after the others: save what
     # the update changed before the next one, so a killed process resumes where it was.
     application.add_handler(TypeHandler(Update, _save_state), group=_SAVE_GROUP)
     application.job_queue.run_repeating(  # type: ignore[union-attr]
         _purge_idle, interval=60, first=60, name="purge-idle-conversations")
+    application.job_queue.run_repeating(  # type: ignore[union-attr]
+        send_due_job, interval=CHECK_EVERY_S, first=CHECK_EVERY_S, name="send-follow-ups")
     application.add_error_handler(on_error)
     return application

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot import geocoding, members, persistence, referrals
+from bot import followups, geocoding, members, persistence, referrals
 from directory import store as directory_store
 from directory.store import Directory, open_directory
 
@@ -24,6 +24,7 @@ MIGRATIONS: tuple[str, ...] = (
     members.MIGRATION + referrals.MIGRATION,
     persistence.MIGRATION,
     geocoding.MIGRATION,
+    followups.MIGRATION,
 )
 
 

@@ -12,6 +12,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.eligibility import EligibilityQuestion
+from bot.followups import FollowUps, Undelivered
 from bot.geocoding import Geocoder
 from bot.i18n import parse_locale, translations
 from bot.members import Members
@@ -31,6 +32,8 @@ class Runtime:
     referrals: ReferralLog
     eligibility: tuple[EligibilityQuestion, ...]
     geocoder: Geocoder
+    followups: FollowUps
+    undelivered: Undelivered
 
 
 class BotData:

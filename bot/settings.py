@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.database import DEFAULT_PATH
 
 PUBLIC_NOMINATIM = "https://nominatim.openstreetmap.org"
+DEFAULT_FOLLOWUP_HOURS: tuple[float, ...] = (24, 72)
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class Settings:
     eligibility_path: Path | None = None
     geocoder_url: str | None = None  # None: typed places use the directory's own entries
     geocoder_contact: str = ""  # who to call about this installation's traffic (Nominatim policy)
+    followup_hours: tuple[float, ...] = DEFAULT_FOLLOWUP_HOURS  # reminders after a referral
+    telegram_timeout_s: float = 10.0  # reading one Bot API answer; then it counts as failed
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -44,6 +47,23 @@ class Settings:
             "geocoder_url": None if (env.get("DEFLECT_GEOCODER") or "").lower() == "off"
             else env.get("DEFLECT_GEOCODER_URL") or PUBLIC_NOMINATIM,
             "geocoder_contact": env.get("DEFLECT_GEOCODER_CONTACT") or "",
+            "followup_hours": _hours(env.get("DEFLECT_FOLLOWUP_HOURS")) or DEFAULT_FOLLOWUP_HOURS,
+            "telegram_timeout_s": float(env.get("DEFLECT_TELEGRAM_TIMEOUT") or 10.0),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _hours(text: str | None) -> tuple[float, ...] | None:
+    """DEFLECT_FOLLOWUP_HOURS: "24,72" (the default) or any increasing list of hours."""
+    if not text:
+        return None
+    try:
+        hours = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise SystemExit(f"DEFLECT_FOLLOWUP_HOURS must be hours separated by commas, "
+                         f"e.g. 24,72; got {text!r}") from None
+    if not hours or any(h <= 0 for h in hours) or list(hours) != sorted(set(hours)):
+        raise SystemExit(f"DEFLECT_FOLLOWUP_HOURS must be positive and increasing, e.g. "
+                         f"24,72; got {text!r}")
+    return hours

@@ -331,6 +331,12 @@ class Directory:
         south, west, north, east = (float(value) for value in rows[0])
         return (south, west), (north, east)
 
+    async def name_of(self, service_id: str) -> str | None:
+        """The name of the service with this id, if the directory still has it."""
+        rows = list(await self.db.execute_fetchall("SELECT name FROM service WHERE id = ?",
+                                                   (service_id,)))
+        return str(rows[0][0]) if rows else None
+
     async def all_services(self) -> list[tuple[int, int, Service]]:
         """Every service as (key, hours key, service): for brute-force checks and export."""
         async with self.db.execute(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import logging
 import re
 import uuid
 import warnings
@@ -25,6 +26,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
+from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -57,6 +59,8 @@ from handlers.common import (
     token_matches,
     value_of,
 )
+
+_LOGGER = logging.getLogger(__name__)
 
 END = ConversationHandler.END
 SEARCH_RADIUS_M = 80_000  # further than this is no warm hand-off
@@ -524,12 +528,24 @@ async def _refer(update: Update, context: DeflectContext, draft: Draft, match: M
     # Logged before anything is sent: a confirmation that fails to arrive loses no referral.
     await context.runtime.referrals.record(referral)
     end_draft(context)
+    chat = update.effective_chat
+    if membership is not None and chat is not None and chat.type == chat.PRIVATE:
+        await context.runtime.followups.schedule(referral.id, chat.id, str(context.locale))
     if draft.flow is Flow.CHECKLIST:
         text = _("Referral logged. Code: %(code)s\nShow the code at %(name)s.")
     else:
         text = _("Your referral code: %(code)s\nShow it at %(name)s. No name needed.")
-    await _show(update, text % {"code": referral.code, "name": match.service.name})
-    chat = update.effective_chat
+    try:
+        await _show(update, text % {"code": referral.code, "name": match.service.name})
+    except TelegramError as error:
+        # Retries (bot/network.py) have given up. The referral is logged; the member sees
+        # the confirmation, with its code, the next time they write to the bot.
+        _LOGGER.warning("referral confirmation not delivered (%s)", type(error).__name__)
+        user = update.effective_user
+        if user is not None:
+            await context.runtime.undelivered.keep(context.runtime.members.user_key(user.id),
+                                                   referral.id)
+        return END
     if chat is not None:
         service = match.service
         await chat.send_venue(latitude=service.lat, longitude=service.lon, title=service.name,

@@ -39,11 +39,42 @@ class Call:
 
 @dataclass
 class Fault:
-    """Fail the next call of `method` (any method if None) with this status."""
+    """Fail the next call of `method` (any method if None) with this status, to any chat or
+    to `chat_id`."""
 
     method: str | None
     status: int
     retry_after: int | None = None
+    chat_id: int | None = None
+
+
+FAULT_KINDS = ("429", "500", "timeout", "drop")
+
+
+@dataclass
+class RandomFaults:
+    """Fail this share of calls (getUpdates excepted), each time one of `kinds` at random:
+    429 with retry_after 1, 500, an answer held back past the client's timeout (the call
+    itself done, as when a reply is lost on the way back), or the connection dropped before
+    the call is done."""
+
+    rate: float
+    seed: int = 1
+    hold_s: float = 2.0
+    kinds: tuple[str, ...] = FAULT_KINDS
+    injected: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        import random
+
+        self._random = random.Random(self.seed)
+
+    def draw(self) -> str | None:
+        if self._random.random() >= self.rate:
+            return None
+        kind = self._random.choice(self.kinds)
+        self.injected[kind] = self.injected.get(kind, 0) + 1
+        return kind
 
 
 class FakeTelegram:
@@ -56,6 +87,7 @@ class FakeTelegram:
         self.pending: list[dict[str, Any]] = []
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.faults: list[Fault] = []
+        self.random_faults: RandomFaults | None = None
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(5000)
         self._changed = asyncio.Condition()
@@ -96,7 +128,8 @@ class FakeTelegram:
         method = request.match_info["method"]
         params = await self._params(request)
         for fault in list(self.faults):
-            if fault.method in (None, method):
+            if fault.method in (None, method) and fault.chat_id in (
+                    None, _int_or_none(params.get("chat_id"))):
                 self.faults.remove(fault)
                 if fault.retry_after is not None:
                     return _error(429, f"Too Many Requests: retry after {fault.retry_after}",
@@ -105,6 +138,16 @@ class FakeTelegram:
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return _error(404, "Not Found")
+        kind = (self.random_faults.draw() if self.random_faults and method != "getUpdates"
+                else None)
+        if kind == "429":
+            return _error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+        if kind == "500":
+            return _error(500, "Internal Server Error")
+        if kind == "drop":
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=204)
         if method != "getUpdates":
             call = Call(method, params)
             self.calls.append(call)
@@ -118,6 +161,8 @@ class FakeTelegram:
             return _error(400, f"Bad Request: {error}")
         async with self._changed:
             self._changed.notify_all()
+        if kind == "timeout" and self.random_faults is not None:
+            await asyncio.sleep(self.random_faults.hold_s)
         return web.json_response({"ok": True, "result": result})
 
     async def _m_getMe(self, params: dict[str, Any]) -> Any:  # noqa: N802
@@ -182,6 +227,11 @@ class FakeTelegram:
 
     async def _m_editMessageText(self, params: dict[str, Any]) -> Any:  # noqa: N802
         message = self._existing(params)
+        if (message.get("text") == params["text"]
+                and message.get("reply_markup") == params.get("reply_markup")):
+            raise _BadRequest("message is not modified: specified new message content and "
+                              "reply markup are exactly the same as a current content and "
+                              "reply markup of the message")
         message["text"] = params["text"]
         message.pop("reply_markup", None)
         if isinstance(params.get("reply_markup"), dict):
@@ -229,6 +279,13 @@ class FakeTelegram:
                     await asyncio.wait_for(self._changed.wait(), remaining)
                 except TimeoutError:
                     pass
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
 
 
 def _key(value: object) -> object:
@@ -335,7 +392,7 @@ class FakeUser:
         """Send a callback query with this data (a forged one, if it matches no button)."""
         self._mark()
         message = message or self.last_keyboard_message()
-        query_id = f"q{next(self._message_ids)}"
+        query_id = f"q{self.id}-{next(self._message_ids)}"
         await self.server.push({"callback_query": {
             "id": query_id, "from": self._from(), "chat_instance": f"ci{self.chat}",
             "data": data, "message": message}})

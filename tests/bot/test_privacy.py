@@ -7,14 +7,17 @@ import random
 import re
 import sqlite3
 import struct
+import time
 from pathlib import Path
 
 from telegram import Update
 
 from bot.app import build_application, running
 from bot.console import Console, ConsoleUser, OfflineBotApi
+from bot.followups import Answer
 from bot.members import Role
 from bot.settings import Settings
+from handlers.followup import send_due
 
 
 async def test_200_referrals_leave_no_identifier_anywhere_in_the_database(tmp_path: Path) -> None:
@@ -62,6 +65,21 @@ async def test_200_referrals_leave_no_identifier_anywhere_in_the_database(tmp_pa
         # resume them); each ended here, so its rows are gone.
         for table in ("conversation_state", "user_state"):
             assert list(await runtime.db.execute_fetchall(f"SELECT * FROM {table}")) == []
+        # A follow-up reminder must reach a chat: its row holds the chat id and the referral
+        # id, nothing else, and only until it is answered or expires.
+        officers = {user.id for index, (user, _lat, _lon) in enumerate(people) if index % 2 == 0}
+        reminders = list(await runtime.db.execute_fetchall(
+            "SELECT chat_id, referral_id FROM followup"))
+        assert {chat for chat, _referral in reminders} == officers
+        columns = [r[1] for r in await runtime.db.execute_fetchall("PRAGMA table_info(followup)")]
+        assert columns == ["referral_id", "chat_id", "locale", "made_at", "sent", "due_at"]
+        now = time.time()
+        assert await send_due(application.bot, runtime, now + 25 * 3600) == 100
+        for chat, referral in reminders[:50]:
+            assert await runtime.followups.answer(referral, chat, Answer.ENGAGED) is not None
+        assert await send_due(application.bot, runtime, now + 73 * 3600) == 50
+        assert await runtime.followups.purge(now + 98 * 3600) == 50
+        assert await runtime.followups.pending() == 0
     # After shutdown: deleted rows were overwritten (secure_delete) and the WAL checkpointed.
     files = [db_path, db_path.with_name(db_path.name + "-wal")]
     raw = b"".join(path.read_bytes() for path in files if path.exists())

@@ -35,8 +35,10 @@ async def polling(settings: Settings) -> AsyncIterator[DeflectApplication]:
         assert application.updater is not None
         await application.updater.start_polling(poll_interval=0.0, timeout=1,
                                                 allowed_updates=Update.ALL_TYPES)
-        yield application
-        await application.updater.stop()
+        try:
+            yield application
+        finally:
+            await application.updater.stop()
 
 
 @pytest.fixture
@@ -62,3 +64,32 @@ async def referral_rows(application: DeflectApplication) -> list[dict[str, Any]]
     async with db.execute("SELECT * FROM referral ORDER BY rowid") as cursor:
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+
+
+def officer(server: FakeTelegram, user_id: int = 1001) -> FakeUser:
+    return FakeUser(server, user_id, first_name="Dana", username="officer_dana")
+
+
+async def walk(user: FakeUser, answers: int, pathway: str = "Active outreach") -> None:
+    """Start the checklist and give the first `answers` answers (no danger, the pathway,
+    eligible, consent), waiting for each next question."""
+    await user.send("/checklist")
+    await user.reply("Is anyone in danger")
+    steps = [("No", "Which deflection pathway"), (pathway, "Any violent offence involved?"),
+             ("No", "agree to be referred"), ("Yes", "What does the person need?")]
+    for label, question in steps[:answers]:
+        await user.press(label)
+        await user.reply(question)
+
+
+async def walk_to_needs(user: FakeUser, pathway: str = "Active outreach") -> None:
+    await walk(user, 4, pathway)
+
+
+async def pick_detox_and_share_location(user: FakeUser) -> None:
+    await user.press("Detox")
+    await user.reply(method="editMessageReplyMarkup")
+    await user.press("Done")
+    await user.reply("Where are you?")
+    await user.share_location(*CHICAGO_LOOP)
+    await user.reply("Nearest services")

@@ -7,36 +7,16 @@ import pytest
 from bot.app import DeflectApplication
 from bot.members import Role
 from tests.fake_telegram import FakeTelegram, FakeUser, Fault
-from tests.handlers.conftest import CHICAGO_LOOP, make_member, referral_rows, runtime
-
-
-def officer(server: FakeTelegram, user_id: int = 1001) -> FakeUser:
-    return FakeUser(server, user_id, first_name="Dana", username="officer_dana")
-
-
-async def walk(user: FakeUser, answers: int, pathway: str = "Active outreach") -> None:
-    """Start the checklist and give the first `answers` answers (no danger, the pathway,
-    eligible, consent), waiting for each next question."""
-    await user.send("/checklist")
-    await user.reply("Is anyone in danger")
-    steps = [("No", "Which deflection pathway"), (pathway, "Any violent offence involved?"),
-             ("No", "agree to be referred"), ("Yes", "What does the person need?")]
-    for label, question in steps[:answers]:
-        await user.press(label)
-        await user.reply(question)
-
-
-async def walk_to_needs(user: FakeUser, pathway: str = "Active outreach") -> None:
-    await walk(user, 4, pathway)
-
-
-async def pick_detox_and_share_location(user: FakeUser) -> None:
-    await user.press("Detox")
-    await user.reply(method="editMessageReplyMarkup")
-    await user.press("Done")
-    await user.reply("Where are you?")
-    await user.share_location(*CHICAGO_LOOP)
-    await user.reply("Nearest services")
+from tests.handlers.conftest import (
+    CHICAGO_LOOP,
+    make_member,
+    officer,
+    pick_detox_and_share_location,
+    referral_rows,
+    runtime,
+    walk,
+    walk_to_needs,
+)
 
 
 async def test_officer_checklist_to_a_referral_in_eight_taps(

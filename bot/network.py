@@ -1,0 +1,73 @@
+"""How the bot talks to Telegram over a bad network: flood limits, then our retries.
+
+python-telegram-bot's AIORateLimiter keeps to Telegram's flood limits and waits out a 429's
+`retry_after`. It does not retry anything else, and on a street-corner network the usual
+failures are 5xx answers, timeouts and dropped connections. `RetryingRateLimiter` adds that:
+every call except getUpdates (the Updater retries its own polling) is tried again, a few
+times with growing pauses, when it fails with a network error. What Telegram refused on its
+merits (BadRequest, Forbidden) is not retried.
+
+A retry can repeat a call whose first attempt arrived but whose answer was lost. A repeated
+edit is refused by Telegram as "message is not modified", which here means it worked; a
+repeated message is a duplicate, which for a referral confirmation is better than nothing
+(the referral itself is logged once, before anything is sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram.error import BadRequest, NetworkError
+from telegram.ext import AIORateLimiter
+
+_LOGGER = logging.getLogger(__name__)
+
+_NOT_MODIFIED = "message is not modified"
+
+JSON = bool | dict[str, Any] | list[dict[str, Any]]
+
+
+class RetryingRateLimiter(AIORateLimiter):
+    """AIORateLimiter (flood limits, 429) plus retries of network failures."""
+
+    def __init__(self, *, network_retries: int = 3, first_pause_s: float = 0.5,
+                 flood_limits: bool = True, max_retries: int = 3) -> None:
+        if flood_limits:
+            super().__init__(max_retries=max_retries)
+        else:  # measuring the bot itself: 429s are still waited out, nothing is throttled
+            super().__init__(overall_max_rate=0, group_max_rate=0, max_retries=max_retries)
+        self.network_retries = network_retries
+        self.first_pause_s = first_pause_s
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, JSON]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> JSON:
+        pause = self.first_pause_s
+        for attempt in range(self.network_retries + 1):
+            try:
+                return await super().process_request(callback, args, kwargs, endpoint, data,
+                                                     rate_limit_args)
+            except BadRequest as error:
+                if attempt > 0 and _NOT_MODIFIED in error.message.lower():
+                    # The edit we retried had arrived; only its answer was lost.
+                    return True
+                raise
+            except NetworkError as error:
+                if attempt == self.network_retries:
+                    raise
+                # The method and the error class only: never the text being sent, or the URL
+                # (which holds the token).
+                _LOGGER.info("%s failed (%s); retry %d of %d in %.1f s", endpoint,
+                             type(error).__name__, attempt + 1, self.network_retries, pause)
+                await asyncio.sleep(pause)
+                pause *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
