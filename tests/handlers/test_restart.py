@@ -13,8 +13,7 @@ from bot.database import open_database
 from bot.members import Members, Role
 from handlers.common import Step
 from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser
-from tests.handlers.conftest import CHICAGO_LOOP
-from tests.handlers.test_conversations import walk_to_needs
+from tests.handlers.conftest import CHICAGO_LOOP, walk_to_needs
 
 
 async def start_bot(server: FakeTelegram, db_path: Path) -> asyncio.subprocess.Process:

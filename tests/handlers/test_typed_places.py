@@ -12,8 +12,7 @@ from bot.members import Role
 from bot.settings import Settings
 from tests.fake_nominatim import FakeNominatim
 from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser
-from tests.handlers.conftest import make_member, polling, runtime
-from tests.handlers.test_conversations import walk_to_needs
+from tests.handlers.conftest import make_member, polling, runtime, walk_to_needs
 
 
 @pytest.fixture
