@@ -14,6 +14,11 @@ Telegram allows a bot about 30 messages a second overall, and python-telegram-bo
 AIORateLimiter enforces that by default; at that rate 50 conversations in flight wait on the
 limit, not on the bot. This benchmark measures the bot, so the limiter is off unless
 `--telegram-rate-limit` is given.
+
+`--faults 0.1` makes the fake Bot API fail 10% of calls (getUpdates excepted), each a 429
+with retry_after, a 500, an answer held back past the bot's timeout, or a dropped connection.
+Then `confirmed` (officers who got their confirmation), `confirmed_and_logged` (of those,
+codes present in the log) and `referrals` must all equal the conversations, and `errors` 0.
 """
 
 from __future__ import annotations
@@ -35,45 +40,27 @@ from bot.app import build_application, running
 from bot.members import Role
 from bot.settings import Settings
 from tests.fake_nominatim import FakeNominatim
-from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser
+from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser, RandomFaults
+from tests.officers import STALLED_PLACE, complete_checklist
 
-CHICAGO_LOOP = (41.8781, -87.6298)
-STALLED_PLACE = "navy pier"
 FIRST_USER = 500_000
-
-
-async def _converse(user: FakeUser, stalled: bool, latencies: list[float]) -> None:
-    async def step(action: Any, contains: str = "", method: str | None = None) -> None:
-        began = time.monotonic()
-        await action
-        call = await user.reply(contains, method=method, wait_s=60)
-        latencies.append((call.at - began) * 1000)
-
-    await step(user.send("/checklist"), "Is anyone in danger")
-    await step(user.press("No"), "Which deflection pathway")
-    await step(user.press("Active outreach"), "Any violent offence")
-    await step(user.press("No"), "agree to be referred")
-    await step(user.press("Yes"), "What does the person need?")
-    await step(user.press("Detox"), method="editMessageReplyMarkup")
-    await step(user.press("Done"), "Where are you?")
-    if stalled:
-        await step(user.send("Navy Pier"), "Nearest services")
-    else:
-        await step(user.share_location(*CHICAGO_LOOP), "Nearest services")
-    await step(user.press("Refer to 1"), "Referral logged")
+FAULT_TIMEOUT_S = 1.0  # the bot's read timeout when faults are injected
+FAULT_HOLD_S = 1.5  # how long the fake holds back an answer it "loses"
 
 
 def _percentile(values: list[float], q: float) -> float:
     return round(values[min(len(values) - 1, round(q * (len(values) - 1)))], 1)
 
 
-async def drive(conversations: int, in_flight: int, stall_s: float) -> None:
+async def drive(conversations: int, in_flight: int, stall_s: float, faults: float) -> None:
     """The other process: the fake Bot API, the fake Nominatim and the simulated officers.
 
     Prints the two URLs as a JSON line, waits for "go" on standard input, runs everyone, and
     prints the latencies' summary as a JSON line.
     """
     telegram, nominatim = FakeTelegram(), FakeNominatim()
+    if faults:
+        telegram.random_faults = RandomFaults(faults, hold_s=FAULT_HOLD_S)
     await telegram.start()
     await nominatim.start()
     nominatim.add(STALLED_PLACE, ("Navy Pier, Chicago", 41.8917, -87.6086))
@@ -82,6 +69,7 @@ async def drive(conversations: int, in_flight: int, stall_s: float) -> None:
     await asyncio.to_thread(sys.stdin.readline)
     gate = asyncio.Semaphore(in_flight)
     latencies: dict[int, list[float]] = {}
+    codes: list[str] = []
     errors = 0
     stalled_index = conversations // 2
 
@@ -91,7 +79,8 @@ async def drive(conversations: int, in_flight: int, stall_s: float) -> None:
             latencies[index] = []
             user = FakeUser(telegram, FIRST_USER + index)
             try:
-                await _converse(user, index == stalled_index, latencies[index])
+                codes.append(await complete_checklist(user, latencies[index],
+                                                      typed_place=index == stalled_index))
             except (AssertionError, TimeoutError):
                 errors += 1
 
@@ -105,27 +94,32 @@ async def drive(conversations: int, in_flight: int, stall_s: float) -> None:
         "p50_ms": round(statistics.median(everything), 1),
         "p99_ms": _percentile(everything, 0.99),
         "p99_ms_with_stall_excluded": _percentile(unstalled, 0.99), "errors": errors,
-        "replies": len(everything), "seconds": round(elapsed, 1)}), flush=True)
+        "replies": len(everything), "seconds": round(elapsed, 1), "codes": codes,
+        "faults_injected": telegram.random_faults.injected if telegram.random_faults else {},
+    }), flush=True)
     await asyncio.to_thread(sys.stdin.readline)  # the bot has stopped: the fakes may go
     await telegram.stop()
     await nominatim.stop()
 
 
 async def measure(conversations: int, in_flight: int, stall_s: float,
-                  telegram_rate_limit: bool) -> dict[str, Any]:
+                  telegram_rate_limit: bool, faults: float = 0.0) -> dict[str, Any]:
     """The bot in this process; the fakes and the officers in another, so that simulating
     fifty people does not take the bot's CPU or event loop."""
     driver = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "benchmarks.load", "--drive", "--conversations",
         str(conversations), "--in-flight", str(in_flight), "--stall", str(stall_s),
+        "--faults", str(faults),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
     assert driver.stdin is not None
     assert driver.stdout is not None
     urls = json.loads(await driver.stdout.readline())
     with tempfile.TemporaryDirectory(prefix="deflect-load-") as folder:
         db_path = Path(folder) / "load.sqlite3"
+        # With faults, an answer held back counts as a timeout after FAULT_TIMEOUT_S.
         settings = Settings(token=TOKEN, db_path=db_path, base_url=urls["telegram"],
-                            geocoder_url=urls["nominatim"])
+                            geocoder_url=urls["nominatim"],
+                            telegram_timeout_s=FAULT_TIMEOUT_S if faults else 10.0)
         application = build_application(settings, rate_limit=telegram_rate_limit)
         async with running(application):
             runtime = application.bot_data.runtime
@@ -145,8 +139,12 @@ async def measure(conversations: int, in_flight: int, stall_s: float,
         await driver.wait()
         with sqlite3.connect(db_path) as connection:
             referrals = connection.execute("SELECT count(*) FROM referral").fetchone()[0]
+            logged = {code for (code,) in connection.execute("SELECT code FROM referral")}
+    codes = summary.pop("codes")
     return {"conversations": conversations, "in_flight": in_flight, "referrals": referrals,
-            **summary, "telegram_rate_limit": telegram_rate_limit}
+            # Confirmations that reached their officer, and whose code is in the log.
+            "confirmed": len(codes), "confirmed_and_logged": len(set(codes) & logged),
+            **summary, "telegram_rate_limit": telegram_rate_limit, "faults": faults}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,14 +153,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-flight", type=int, default=50)
     parser.add_argument("--stall", type=float, default=5.0, help="seconds one geocode takes")
     parser.add_argument("--telegram-rate-limit", action="store_true")
+    parser.add_argument("--faults", type=float, default=0.0,
+                        help="share of Bot API calls that fail (429, 500, timeout, dropped)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.drive:
-        asyncio.run(drive(args.conversations, args.in_flight, args.stall))
+        asyncio.run(drive(args.conversations, args.in_flight, args.stall, args.faults))
         return 0
     report = asyncio.run(measure(args.conversations, args.in_flight, args.stall,
-                                 args.telegram_rate_limit))
+                                 args.telegram_rate_limit, args.faults))
     if args.json:
         print(json.dumps(report))
     else:

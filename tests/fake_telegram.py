@@ -88,6 +88,7 @@ class FakeTelegram:
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.faults: list[Fault] = []
         self.random_faults: RandomFaults | None = None
+        self._answered: set[str] = set()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(5000)
         self._changed = asyncio.Condition()
@@ -248,6 +249,11 @@ class FakeTelegram:
         return message
 
     async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        query_id = str(params.get("callback_query_id"))
+        if query_id in self._answered:
+            raise _BadRequest("query is too old and response timeout expired or query ID is "
+                              "invalid")
+        self._answered.add(query_id)
         return True
 
     # --- what users do ----------------------------------------------------------------------
@@ -373,6 +379,15 @@ class FakeUser:
             if chat_id == self.chat and message.get("reply_markup"):
                 return copy.deepcopy(message)
         raise AssertionError("no message with buttons in this chat")
+
+    def keyboard_message_with(self, contains: str) -> dict[str, Any]:
+        """The latest message with buttons whose text has `contains`: what a person looks for
+        when a retried send left a duplicate question further down."""
+        for (chat_id, _mid), message in reversed(list(self.server.messages.items())):
+            if (chat_id == self.chat and message.get("reply_markup")
+                    and contains in str(message.get("text", ""))):
+                return copy.deepcopy(message)
+        raise AssertionError(f"no message with buttons says {contains!r}")
 
     def buttons(self) -> list[str]:
         markup = self.last_keyboard_message()["reply_markup"]

@@ -43,8 +43,8 @@ async def polling(settings: Settings) -> AsyncIterator[DeflectApplication]:
 
 @pytest.fixture
 async def bot(fake_telegram: FakeTelegram, db_path: Path) -> AsyncIterator[DeflectApplication]:
-    async with polling(Settings(token=TOKEN, db_path=db_path,
-                                base_url=fake_telegram.url)) as application:
+    async with polling(Settings(token=TOKEN, db_path=db_path, base_url=fake_telegram.url,
+                                telegram_retry_pause_s=0.05)) as application:
         yield application
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from bot.app import DeflectApplication
 from bot.members import Role
+from bot.network import NETWORK_RETRIES
 from bot.settings import Settings
 from handlers.followup import send_due
 from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser, Fault
@@ -134,10 +135,11 @@ async def test_a_blocked_chat_gets_no_more_reminders_and_a_network_failure_tries
     await sam.reply("Referral logged")
     await sam.reply("Phone: +1 312 555 0101")  # the last thing the referral sends
     now = time.time() + 25 * HOUR
-    # Dana blocked the bot (403); Sam's reminder fails four times over (500): the first
-    # try and bot/network.py's three retries.
+    # Dana blocked the bot (403); Sam's reminder fails on the first try and on every one of
+    # bot/network.py's retries (500).
     fake_telegram.faults.append(Fault("sendMessage", 403, chat_id=dana.chat))
-    fake_telegram.faults.extend(Fault("sendMessage", 500, chat_id=sam.chat) for _ in range(4))
+    fake_telegram.faults.extend(Fault("sendMessage", 500, chat_id=sam.chat)
+                                for _ in range(NETWORK_RETRIES + 1))
     assert await send_due(bot.bot, runtime(bot), now) == 0
     assert await pending(bot) == [(sam.chat, 0)]
     assert await send_due(bot.bot, runtime(bot), now + 60) == 0  # postponed, not yet due
@@ -154,7 +156,7 @@ async def test_a_confirmation_that_cannot_be_delivered_is_shown_next_time(
     await pick_detox_and_share_location(dana)
     # The first try and every retry of the confirmation fail.
     fake_telegram.faults.extend(Fault("editMessageText", 502, chat_id=dana.chat)
-                                for _ in range(4))
+                                for _ in range(NETWORK_RETRIES + 1))
     await dana.press("Refer to 1")
     (row,) = await referral_rows_when_given_up(bot, dana)
     assert not [c for c in fake_telegram.chat_calls[dana.chat]
@@ -173,7 +175,7 @@ async def test_a_confirmation_that_cannot_be_delivered_is_shown_next_time(
 
 async def referral_rows_when_given_up(bot: DeflectApplication, user: FakeUser
                                       ) -> list[dict[str, Any]]:
-    """The referral rows once the confirmation has been given up on (retries take ~3.5 s)."""
+    """The referral rows once the confirmation has been given up on."""
     key = runtime(bot).members.user_key(user.id)
     for _ in range(200):
         if runtime(bot).undelivered.waiting(key):
