@@ -17,10 +17,10 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.database import open_database
-from bot.eligibility import load_eligibility
+from bot.eligibility import load_eligibility, missing_translations
 from bot.followups import FollowUps, Undelivered
 from bot.geocoding import Geocoder
-from bot.i18n import translations
+from bot.i18n import available_locales, compile_catalogs, translations
 from bot.members import Members
 from bot.network import RetryingRateLimiter
 from bot.persistence import SqlitePersistence
@@ -63,6 +63,12 @@ def commands(translator: Any) -> list[BotCommand]:
 
 
 async def _post_init(application: DeflectApplication, settings: Settings) -> None:
+    compile_catalogs()
+    eligibility = load_eligibility(settings.eligibility_path)
+    missing = missing_translations(eligibility, available_locales())
+    if missing:
+        _LOGGER.warning("eligibility questions without a translation (asked in English): %s",
+                        ", ".join(missing))
     db = await open_database(settings.db_path)
     directory = await open_directory(db, demo=settings.directory_path is None)
     if settings.directory_path is not None and not await directory.sources():
@@ -80,7 +86,7 @@ async def _post_init(application: DeflectApplication, settings: Settings) -> Non
     await geocoder.open()
     application.bot_data.runtime = Runtime(
         settings=settings, db=db, directory=directory, members=await Members.open(db),
-        referrals=ReferralLog(db), eligibility=load_eligibility(settings.eligibility_path),
+        referrals=ReferralLog(db), eligibility=eligibility,
         geocoder=geocoder, followups=FollowUps(db, settings.followup_hours),
         undelivered=await Undelivered.open(db),
     )

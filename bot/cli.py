@@ -103,10 +103,15 @@ async def _invite(settings: Settings, args: argparse.Namespace, translator: Tran
         code = await members.invite(agency, Role(args.role), uses=args.uses, days=args.days)
     finally:
         await db.close()
-    sys.stdout.write(_("Invite code for %(role)s at %(agency)s (%(uses)d use(s), %(days)d "
-                       "days): %(code)s") % {"role": args.role, "agency": agency.name,
-                                             "uses": args.uses, "days": args.days,
-                                             "code": code} + "\n")
+    ngettext = translator.ngettext
+    sys.stdout.write("\n".join([
+        _("Invite code for %(role)s at %(agency)s: %(code)s") % {
+            "role": args.role, "agency": agency.name, "code": code},
+        ngettext("It can be used %(count)d time.", "It can be used %(count)d times.", args.uses)
+        % {"count": args.uses},
+        ngettext("It expires in %(count)d day.", "It expires in %(count)d days.", args.days)
+        % {"count": args.days},
+    ]) + "\n")
     return 0
 
 

@@ -25,6 +25,7 @@ MIGRATIONS: tuple[str, ...] = (
     persistence.MIGRATION,
     geocoding.MIGRATION,
     followups.MIGRATION,
+    members.MIGRATION_LANGUAGES,
 )
 
 

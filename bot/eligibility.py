@@ -51,3 +51,11 @@ def load_eligibility(path: Path | None = None) -> tuple[EligibilityQuestion, ...
         if "en" not in question.text or "en" not in question.explanation:
             raise EligibilityFileError(f"{name}: question {question.id}: no English text")
     return questions
+
+
+def missing_translations(questions: tuple[EligibilityQuestion, ...],
+                         locales: tuple[str, ...]) -> list[str]:
+    """"question id: locale" for every shipped locale a question has no text for (it will be
+    asked in English there)."""
+    return [f"{question.id}: {locale}" for question in questions for locale in locales
+            if locale not in question.text or locale not in question.explanation]

@@ -49,6 +49,14 @@ CREATE TABLE join_attempt (
 );
 """
 
+# Anyone's language choice (/language), under the same keyed hash: never with a referral.
+MIGRATION_LANGUAGES = """
+CREATE TABLE language_choice (
+    user_hmac BLOB PRIMARY KEY,
+    locale TEXT NOT NULL
+);
+"""
+
 MAX_FAILED_JOINS_PER_HOUR = 5
 # Unambiguous on a phone keyboard and when read aloud: no 0/O, 1/I/L.
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -83,9 +91,12 @@ class JoinResult(StrEnum):
 class Members:
     """Who belongs to which agency, known only by keyed hashes."""
 
-    def __init__(self, db: aiosqlite.Connection, secret: bytes) -> None:
+    def __init__(self, db: aiosqlite.Connection, secret: bytes,
+                 languages: dict[bytes, str] | None = None) -> None:
         self.db = db
         self._secret = secret
+        # Read on every update, so kept in memory; written through to SQLite.
+        self._languages = languages or {}
 
     @classmethod
     async def open(cls, db: aiosqlite.Connection) -> Members:
@@ -95,7 +106,23 @@ class Members:
                 await db.execute("INSERT OR IGNORE INTO installation (id, secret) VALUES (1, ?)",
                                  (secrets.token_bytes(32),))
             rows = list(await db.execute_fetchall("SELECT secret FROM installation WHERE id = 1"))
-        return cls(db, bytes(rows[0][0]))
+        languages = {bytes(key): str(locale) for key, locale in await db.execute_fetchall(
+            "SELECT user_hmac, locale FROM language_choice")}
+        return cls(db, bytes(rows[0][0]), languages)
+
+    def language(self, telegram_user_id: int) -> str | None:
+        """The language this user chose with /language, if any."""
+        if not self._languages:
+            return None
+        return self._languages.get(self.user_key(telegram_user_id))
+
+    async def set_language(self, telegram_user_id: int, locale: str) -> None:
+        key = self.user_key(telegram_user_id)
+        async with write_lock(self.db):
+            await self.db.execute(
+                "INSERT INTO language_choice (user_hmac, locale) VALUES (?, ?) "
+                "ON CONFLICT (user_hmac) DO UPDATE SET locale = excluded.locale", (key, locale))
+        self._languages[key] = locale
 
     def user_key(self, telegram_user_id: int) -> bytes:
         return hmac.new(self._secret, f"user:{telegram_user_id}".encode(), hashlib.sha256).digest()

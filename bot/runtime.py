@@ -14,7 +14,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.eligibility import EligibilityQuestion
 from bot.followups import FollowUps, Undelivered
 from bot.geocoding import Geocoder
-from bot.i18n import parse_locale, translations
+from bot.i18n import negotiate, parse_locale, translations
 from bot.members import Members
 from bot.referrals import ReferralLog
 from bot.settings import Settings
@@ -52,13 +52,16 @@ class DeflectContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any
     def from_update(cls, update: object, application: Application[Any, Any, Any, Any, Any, Any]
                     ) -> DeflectContext:
         context = super().from_update(update, application)
-        default = context.bot_data.runtime.settings.default_locale if context.bot_data.runtime \
-            else "en"
-        language = None
+        runtime = context.bot_data.runtime
+        default = runtime.settings.default_locale if runtime else "en"
+        chosen = None
         if isinstance(update, Update) and update.effective_user:
-            language = update.effective_user.language_code
+            user = update.effective_user
+            # Their /language choice, else their Telegram app's language, else the default.
+            chosen = (runtime.members.language(user.id) if runtime else None) \
+                or negotiate(user.language_code, default)
         # Resolved per update, never a global: interleaved awaits would mix languages.
-        context._locale = parse_locale(language, default)
+        context._locale = parse_locale(chosen or negotiate(None, default))
         return context
 
     @property
@@ -70,6 +73,15 @@ class DeflectContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any
 
     @property
     def locale(self) -> Locale:
+        """The reader's language; in a conversation, the one chosen for the person being
+        helped ("Show this in another language"), if any."""
+        try:
+            draft = self.user_data.get("draft") if self.user_data is not None else None
+        except RuntimeError:  # an update without a user (e.g. a job)
+            draft = None
+        override = getattr(draft, "locale", None)
+        if override:
+            return parse_locale(override)
         return self._locale or parse_locale(None)
 
     @property

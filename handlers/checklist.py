@@ -39,6 +39,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.emergency import emergency_number
 from bot.geocoding import Place, gazetteer
+from bot.i18n import available_locales, language_name
 from bot.members import Role
 from bot.referrals import PATHWAY_NAMES, Pathway, Referral
 from bot.runtime import DeflectContext
@@ -142,6 +143,7 @@ async def start_find(update: Update, context: DeflectContext) -> int:
 
 async def _ask_safety(update: Update, context: DeflectContext, draft: Draft) -> int:
     _ = context.translator.gettext
+    draft.current = Step.SAFETY
     await _show(update, _("Is anyone in danger or possibly overdosing?"), keyboard([
         [button(_("Yes"), "chk", draft, "yes"), button(_("No"), "chk", draft, "no")],
         nav_row(context, draft),
@@ -162,6 +164,7 @@ def overdose_steps(context: DeflectContext, country: str) -> str:
 
 async def _ask_pathway(update: Update, context: DeflectContext, draft: Draft) -> int:
     _ = context.translator.gettext
+    draft.current = Step.PATHWAY
     role = draft.membership.role if draft.membership else Role.COMMUNITY
     offered = [p for p in Pathway
                if not (p is Pathway.OFFICER_INTERVENTION and role is not Role.OFFICER)]
@@ -173,6 +176,7 @@ async def _ask_pathway(update: Update, context: DeflectContext, draft: Draft) ->
 
 async def _ask_eligibility(update: Update, context: DeflectContext, draft: Draft) -> int:
     _ = context.translator.gettext
+    draft.current = Step.ELIGIBILITY
     questions = context.runtime.eligibility
     if draft.question >= len(questions):
         return await _ask_consent(update, context, draft)
@@ -186,6 +190,7 @@ async def _ask_eligibility(update: Update, context: DeflectContext, draft: Draft
 
 async def _ask_consent(update: Update, context: DeflectContext, draft: Draft) -> int:
     _ = context.translator.gettext
+    draft.current = Step.CONSENT
     await _show(update, _("Does the person agree to be referred?"), keyboard([
         [button(_("Yes"), "consent", draft, "yes"), button(_("No"), "consent", draft, "no")],
         nav_row(context, draft),
@@ -196,6 +201,7 @@ async def _ask_consent(update: Update, context: DeflectContext, draft: Draft) ->
 async def _ask_needs(update: Update, context: DeflectContext, draft: Draft,
                      edit: bool = False) -> int:
     _ = context.translator.gettext
+    draft.current = Step.NEEDS
     rows = []
     for index in range(0, len(NEEDS), 2):
         rows.append([
@@ -216,6 +222,7 @@ async def _ask_needs(update: Update, context: DeflectContext, draft: Draft,
 
 async def _ask_location(update: Update, context: DeflectContext, draft: Draft) -> int:
     _ = context.translator.gettext
+    draft.current = Step.LOCATION
     share = KeyboardButton(_("📍 Share location"), request_location=True)
     markup = ReplyKeyboardMarkup([[share], [_("Back"), _("Cancel")]], resize_keyboard=True,
                                  one_time_keyboard=True)
@@ -259,15 +266,20 @@ async def safety_answer(update: Update, context: DeflectContext, draft: Draft
     await _pressed(update)
     draft.history.append(Step.SAFETY)
     if value_of(update) == "yes":
-        _ = context.translator.gettext
-        country = draft.membership.agency.country if draft.membership else \
-            context.runtime.settings.country
-        await _show(update, overdose_steps(context, country), keyboard([
-            [button(_("Continue when ready"), "od", draft, "continue")],
-            nav_row(context, draft, back=False),
-        ]))
-        return Step.OVERDOSE
+        return await _show_overdose(update, context, draft)
     return await _ask_pathway(update, context, draft)
+
+
+async def _show_overdose(update: Update, context: DeflectContext, draft: Draft) -> int:
+    _ = context.translator.gettext
+    draft.current = Step.OVERDOSE
+    country = draft.membership.agency.country if draft.membership else \
+        context.runtime.settings.country
+    await _show(update, overdose_steps(context, country), keyboard([
+        [button(_("Continue when ready"), "od", draft, "continue")],
+        nav_row(context, draft, back=False),
+    ]))
+    return Step.OVERDOSE
 
 
 @answers_button
@@ -450,6 +462,7 @@ async def _search(update: Update, context: DeflectContext, draft: Draft) -> int:
 
 async def _show_results(update: Update, context: DeflectContext, draft: Draft) -> int:
     _ = context.translator.gettext
+    draft.current = Step.RESULTS
     assert draft.lat is not None
     assert draft.lon is not None
     moment = query_time(draft.lat, draft.lon, None)
@@ -464,12 +477,15 @@ async def _show_results(update: Update, context: DeflectContext, draft: Draft) -
         text = _("No open service for that need within %(distance)s.") % {
             "distance": format_distance(SEARCH_RADIUS_M, locale)}
     else:
-        lines = [_("Nearest services:")]
+        lines = [context.translator.ngettext("Nearest service:", "Nearest services:",
+                                             len(draft.matches))]
         for number, match in enumerate(draft.matches, start=1):
             service = match.service
-            lines.append(f"\n{number}. {service.name}\n   "
-                         f"{format_distance(match.distance_m, locale)} · "
-                         f"{describe(match.status, moment, locale, context.translator)}")
+            lines.append("\n" + _("%(number)d. %(name)s") % {"number": number,
+                                                              "name": service.name})
+            lines.append("   " + _("%(distance)s · %(hours)s") % {
+                "distance": format_distance(match.distance_m, locale),
+                "hours": describe(match.status, moment, locale, context.translator)})
             details = [service.address] if service.address else []
             if service.walk_in:
                 details.append(_("walk-in"))
@@ -560,7 +576,7 @@ async def _refer(update: Update, context: DeflectContext, draft: Draft, match: M
 _PROMPTS = {
     Step.SAFETY: _ask_safety, Step.PATHWAY: _ask_pathway,
     Step.ELIGIBILITY: _ask_eligibility, Step.CONSENT: _ask_consent, Step.NEEDS: _ask_needs,
-    Step.LOCATION: _ask_location,
+    Step.LOCATION: _ask_location, Step.OVERDOSE: _show_overdose,
 }
 
 
@@ -583,10 +599,37 @@ async def go_back(update: Update, context: DeflectContext) -> int | None:
 
 
 async def navigate(update: Update, context: DeflectContext) -> int | None:
-    """The Back and Cancel buttons."""
-    if value_of(update) == "back":
+    """The Back, Cancel and Language buttons."""
+    value = value_of(update)
+    if value == "back":
         return await go_back(update, context)
+    if value.startswith("lang"):
+        return await _switch_language(update, context)
     return await _cancel_button(update, context)
+
+
+@answers_button
+async def _switch_language(update: Update, context: DeflectContext, draft: Draft
+                           ) -> int | None:
+    """"Language": the languages to pick from; a pick re-shows the same question in it, for
+    this conversation only (the person being helped may read another language)."""
+    await _pressed(update)
+    value = value_of(update)
+    if value == "lang":
+        _ = context.translator.gettext
+        rows = [[button(language_name(code), "nav", draft, f"lang-{code}")]
+                for code in available_locales()]
+        await _show(update, _("Show this conversation in:"), keyboard(rows))
+        return None
+    code = value.removeprefix("lang-")
+    if code in available_locales():
+        draft.locale = code
+    step = draft.current or Step.SAFETY
+    if step is Step.RESULTS:
+        await _show_results(update, context, draft)
+    else:
+        await _PROMPTS[step](update, context, draft)
+    return None
 
 
 @answers_button
@@ -673,7 +716,8 @@ def build_checklist_handler(conversation_minutes: int) -> ConversationHandler[De
             states=steps,
             fallbacks=[
                 CommandHandler("cancel", cancel),
-                CallbackQueryHandler(navigate, pattern=rf"^nav:{_TOKEN}:(back|cancel)$"),
+                CallbackQueryHandler(navigate,
+                                     pattern=rf"^nav:{_TOKEN}:(back|cancel|lang|lang-\w+)$"),
                 MessageHandler(filters.ALL & ~filters.COMMAND, wrong_input),
             ],
             name="deflect",

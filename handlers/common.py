@@ -54,6 +54,8 @@ class Draft:
     matches: list[Match] = field(default_factory=list)
     referral_id: str | None = None  # fixed before the button is shown: a second press is a no-op
     places: list[tuple[str, float, float]] = field(default_factory=list)  # typed-place choices
+    current: Step | None = None  # the question on screen (re-shown after a language switch)
+    locale: str | None = None  # "Show this in another language": for the person being helped
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON for the SQLite persistence (never pickle)."""
@@ -70,6 +72,7 @@ class Draft:
             "include_closed": self.include_closed, "referral_id": self.referral_id,
             "matches": [_match_to_json(match) for match in self.matches],
             "places": [list(place) for place in self.places],
+            "current": int(self.current) if self.current else None, "locale": self.locale,
         }
 
     @classmethod
@@ -87,6 +90,8 @@ class Draft:
             matches=[_match_from_json(match) for match in data["matches"]],
             places=[(str(label), float(lat), float(lon))
                     for label, lat, lon in data.get("places", [])],
+            current=Step(data["current"]) if data.get("current") else None,
+            locale=data.get("locale"),
         )
 
 
@@ -148,6 +153,7 @@ def nav_row(context: DeflectContext, draft: Draft, back: bool = True
     _ = context.translator.gettext
     row = [button(_("Back"), "nav", draft, "back")] if back and draft.history else []
     row.append(button(_("Cancel"), "nav", draft, "cancel"))
+    row.append(button(_("Language"), "nav", draft, "lang"))
     return row
 
 

@@ -116,7 +116,10 @@ async def show_undelivered(update: Update, context: DeflectContext) -> None:
         return
     notices = await runtime.undelivered.take(key)
     _ = context.translator.gettext
-    lines = [_("Your referral was logged, but its confirmation did not reach you:")]
+    lines = [context.translator.ngettext(
+        "%(count)d referral was logged, but its confirmation did not reach you:",
+        "%(count)d referrals were logged, but their confirmations did not reach you:",
+        len(notices)) % {"count": len(notices)}]
     for notice in notices:
         name = await runtime.directory.name_of(notice.service_id) if notice.service_id else None
         lines.append(_("Code %(code)s: %(service)s") % {"code": notice.code,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.i18n import available_locales, language_name, translations
 from bot.members import JoinResult, Role
 from bot.referrals import Outcome
 from bot.runtime import DeflectContext
@@ -42,7 +43,7 @@ async def help_command(update: Update, context: DeflectContext) -> None:
         "/checklist: the deflection checklist (officers and peers)\n"
         "/join CODE: join your agency with an invite code\n"
         "/arrived CODE: confirm a person arrived (coordinators)\n"
-        "/language: choose your language (coming soon; Telegram's language is used)\n"
+        "/language: choose your language\n"
         "/cancel: stop what you are doing\n\n"
         "Someone may be overdosing? Call the emergency number first."))
 
@@ -112,10 +113,29 @@ async def arrived(update: Update, context: DeflectContext) -> None:
 
 
 async def language(update: Update, context: DeflectContext) -> None:
-    """/language: not yet a choice; says which language is used."""
+    """/language: a button per language; the choice is remembered (under a keyed hash)."""
     _ = context.translator.gettext
-    await update.effective_chat.send_message(_(  # type: ignore[union-attr]
-        "Choosing a language is coming soon. For now I follow your Telegram app's language."))
+    rows = [[InlineKeyboardButton(language_name(code), callback_data=f"setlang:{code}")]
+            for code in available_locales()]
+    await update.effective_chat.send_message(  # type: ignore[union-attr]
+        _("Choose your language:"), reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def set_language(update: Update, context: DeflectContext) -> None:
+    """A language button from /language."""
+    query = update.callback_query
+    user = update.effective_user
+    if query is None or user is None or query.data is None:
+        return
+    code = query.data.removeprefix("setlang:")
+    if code not in available_locales():
+        await query.answer(context._("This step has expired."))
+        return
+    await query.answer()
+    await context.runtime.members.set_language(user.id, code)
+    _ = translations(code).gettext
+    await query.edit_message_text(_("Language: %(language)s. /start to begin.")
+                                  % {"language": language_name(code)})
 
 
 async def group_note(update: Update, context: DeflectContext) -> None:
@@ -150,6 +170,7 @@ def build_start_handlers() -> list[BaseHandler[Update, DeflectContext, None]]:
         CommandHandler("help", help_command, filters=private),
         CommandHandler("join", join, filters=private),
         CommandHandler("language", language, filters=private),
+        CallbackQueryHandler(set_language, pattern=r"^setlang:\w+$"),
         CommandHandler("arrived", arrived, filters=private),
         CallbackQueryHandler(overdose, pattern=r"^start:overdose$"),
         CallbackQueryHandler(stale_button),

@@ -73,8 +73,10 @@ def test_invite_prints_a_code_stored_only_as_a_hash(
         capsys: pytest.CaptureFixture[str], db_path: Path) -> None:
     assert main(["invite", "--agency", "Brighton Police", "--role", "peer", "--uses", "3",
                  "--country", "GB", "--db", str(db_path)]) == 0
-    code = capsys.readouterr().out.strip().rsplit(" ", 1)[1]
+    first, uses, days = capsys.readouterr().out.strip().splitlines()
+    code = first.rsplit(" ", 1)[1]
     assert len(code) == 11
+    assert (uses, days) == ("It can be used 3 times.", "It expires in 7 days.")
     files = [db_path, db_path.with_name(db_path.name + "-wal")]
     raw = b"".join(path.read_bytes() for path in files if path.exists())
     assert code.encode() not in raw
