@@ -10,10 +10,17 @@ import aiosqlite
 import pytest
 
 from bot.database import open_database
+from bot.i18n import compile_catalogs
 from directory.importers.simple_csv import COLUMNS
 from directory.store import Directory, open_directory
 
 Row = dict[str, str]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogs() -> None:
+    """The .mo files are built, not committed: compile any missing or stale ones first."""
+    compile_catalogs()
 
 
 def service_row(**fields: str) -> Row:
