@@ -28,6 +28,13 @@ ISOLATED = re.compile("\u2068(%\\([a-z_]+\\)[-0-9]*[sdrxf])\u2069")
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def forms(value: object) -> tuple[str, ...]:
+    """A message's id or string as a tuple of its (plural) forms."""
+    if isinstance(value, (tuple, list)):
+        return tuple(str(form or "") for form in value)
+    return (str(value or ""),)
+
+
 def catalog(locale: str) -> Catalog:
     with (LOCALES_DIR / locale / "LC_MESSAGES" / "deflect.po").open("rb") as source:
         return read_po(source, locale=locale)
@@ -47,9 +54,8 @@ def test_every_message_translated_with_the_same_placeholders_and_all_plural_form
         if not message.id:
             continue
         assert not message.fuzzy, message.id
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        if isinstance(message.id, tuple):
+        ids, strings = forms(message.id), forms(message.string)
+        if message.pluralizable:
             assert len(strings) == po.num_plurals, message.id
         expected = sorted(PLACEHOLDER.findall(ids[-1]))
         for string in strings:
@@ -61,12 +67,12 @@ def test_arabic_keeps_every_inserted_value_in_its_own_direction() -> None:
     """A code, address or number inside right-to-left text is wrapped in U+2068...U+2069, so
     "الرمز 7H5S3V" does not reorder around it."""
     for message in catalog("ar"):
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        for string in strings:
+        for string in forms(message.string):
             assert len(ISOLATED.findall(string)) == len(PLACEHOLDER.findall(string)), string
     text = translations("ar").gettext("Referral logged. Code: %(code)s\nShow the code at "
                                       "%(name)s.") % {"code": "7H5S3V", "name": "Lakeshore"}
-    assert "\u20687H5S3V\u2069" in text and "\u2068Lakeshore\u2069" in text
+    assert "\u20687H5S3V\u2069" in text
+    assert "\u2068Lakeshore\u2069" in text
 
 
 def test_the_template_is_up_to_date_with_the_code(tmp_path: Path) -> None:
@@ -107,12 +113,13 @@ def test_arabic_uses_all_six_plural_forms() -> None:
     """In Babel's order: zero, one, two, few (3-10), other (100-102), many (11-99); each count
     picks its own form (0 and 100 read alike in Arabic, "يوم", but are separate forms)."""
     ar = translations("ar")
-    forms = catalog("ar")[("It expires in %(count)d day.",
-                           "It expires in %(count)d days.")].string
+    message = catalog("ar")[("It expires in %(count)d day.", "It expires in %(count)d days.")]
+    assert message is not None
+    expected = forms(message.string)
     for index, count in enumerate((0, 1, 2, 3, 100, 11)):
         chosen = ar.ngettext("It expires in %(count)d day.", "It expires in %(count)d days.",
                              count)
-        assert chosen == forms[index], count
+        assert chosen == expected[index], count
 
 
 @pytest.mark.parametrize(("tag", "expected"), [

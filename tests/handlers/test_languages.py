@@ -49,10 +49,10 @@ def pseudo_locales(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     for message in template:
         if not message.id:
             continue
-        if isinstance(message.id, tuple):
-            string: Any = tuple(OPEN + form + CLOSE for form in message.id)
+        if isinstance(message.id, (tuple, list)):
+            string: Any = tuple(OPEN + str(form) + CLOSE for form in message.id)
         else:
-            string = OPEN + message.id + CLOSE
+            string = OPEN + str(message.id) + CLOSE
         pseudo.add(message.id, string, flags=message.flags)
     folder = tmp_path / "locales" / PSEUDO / "LC_MESSAGES"
     folder.mkdir(parents=True)
