@@ -85,6 +85,12 @@ class DeflectContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any
         return self._locale or parse_locale(None)
 
     @property
+    def own_locale(self) -> Locale:
+        """The user's own language, whatever the conversation is shown in (for what reaches
+        them later, such as follow-up reminders)."""
+        return self._locale or parse_locale(None)
+
+    @property
     def translator(self) -> NullTranslations:
         return translations(str(self.locale))
 

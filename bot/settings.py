@@ -30,6 +30,7 @@ class Settings:
     followup_hours: tuple[float, ...] = DEFAULT_FOLLOWUP_HOURS  # reminders after a referral
     telegram_timeout_s: float = 10.0  # reading one Bot API answer; then it counts as failed
     telegram_retry_pause_s: float = 0.5  # the first pause before a failed call is retried
+    miles: bool = False  # distances in miles and feet for readers in English (US agencies)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -51,6 +52,7 @@ class Settings:
             "followup_hours": _hours(env.get("DEFLECT_FOLLOWUP_HOURS")) or DEFAULT_FOLLOWUP_HOURS,
             "telegram_timeout_s": float(env.get("DEFLECT_TELEGRAM_TIMEOUT") or 10.0),
             "telegram_retry_pause_s": float(env.get("DEFLECT_TELEGRAM_RETRY_PAUSE") or 0.5),
+            "miles": (env.get("DEFLECT_DISTANCE_UNIT") or "km").lower() in ("mi", "mile", "miles"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

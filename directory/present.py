@@ -11,9 +11,23 @@ from babel.units import format_unit
 from directory.hours import HoursStatus, State
 from directory.i18n import Translator
 
+METRES_PER_MILE = 1609.344
+METRES_PER_FOOT = 0.3048
 
-def format_distance(distance_m: float, locale: Locale | str) -> str:
-    """"850 m" under a kilometre (to 10 m), "1.2 km" / "1,2 km" above, the locale's way."""
+
+def format_distance(distance_m: float, locale: Locale | str, *, miles: bool = False) -> str:
+    """"850 m" under a kilometre (to 10 m), "1.2 km" / "1,2 km" above, the locale's way.
+
+    With `miles` (US agencies that ask for it): "500 ft" under a tenth of a mile (to 10 ft),
+    "0.4 mi", "12 mi" above.
+    """
+    if miles:
+        if distance_m < METRES_PER_MILE / 10:
+            feet = round(distance_m / METRES_PER_FOOT, -1)
+            return format_unit(feet, "length-foot", length="short", locale=locale)
+        in_miles = distance_m / METRES_PER_MILE
+        rounded = round(in_miles, 1) if in_miles < 10 else round(in_miles)
+        return format_unit(rounded, "length-mile", length="short", locale=locale)
     if distance_m < 1000:
         metres = round(distance_m, -1) if distance_m >= 100 else round(distance_m)
         return format_unit(metres, "length-meter", length="short", locale=locale)

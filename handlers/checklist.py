@@ -473,9 +473,12 @@ async def _show_results(update: Update, context: DeflectContext, draft: Draft) -
         found = [m for m in found if m.status.state is not State.CLOSED]
     draft.matches = found[: draft.shown]
     locale = context.locale
+    # Miles only where the installation asks for them, and only for readers in English: a
+    # Spanish-speaking person in Chicago still reads "1,2 km" formatted their way.
+    miles = context.runtime.settings.miles and locale.language == "en"
     if not draft.matches:
         text = _("No open service for that need within %(distance)s.") % {
-            "distance": format_distance(SEARCH_RADIUS_M, locale)}
+            "distance": format_distance(SEARCH_RADIUS_M, locale, miles=miles)}
     else:
         lines = [context.translator.ngettext("Nearest service:", "Nearest services:",
                                              len(draft.matches))]
@@ -484,7 +487,7 @@ async def _show_results(update: Update, context: DeflectContext, draft: Draft) -
             lines.append("\n" + _("%(number)d. %(name)s") % {"number": number,
                                                               "name": service.name})
             lines.append("   " + _("%(distance)s · %(hours)s") % {
-                "distance": format_distance(match.distance_m, locale),
+                "distance": format_distance(match.distance_m, locale, miles=miles),
                 "hours": describe(match.status, moment, locale, context.translator)})
             details = [service.address] if service.address else []
             if service.walk_in:
@@ -546,7 +549,8 @@ async def _refer(update: Update, context: DeflectContext, draft: Draft, match: M
     end_draft(context)
     chat = update.effective_chat
     if membership is not None and chat is not None and chat.type == chat.PRIVATE:
-        await context.runtime.followups.schedule(referral.id, chat.id, str(context.locale))
+        await context.runtime.followups.schedule(referral.id, chat.id,
+                                                 str(context.own_locale))
     if draft.flow is Flow.CHECKLIST:
         text = _("Referral logged. Code: %(code)s\nShow the code at %(name)s.")
     else:

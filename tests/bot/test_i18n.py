@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -21,6 +23,8 @@ from bot.i18n import (
     negotiate,
     translations,
 )
+from directory.hours import Hours
+from directory.present import describe, format_distance
 
 SHIPPED = ("ar", "es", "fr", "it", "pt", "ru")
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)[-0-9]*[sdrxf]")
@@ -150,3 +154,41 @@ def test_eligibility_questions_carry_their_translations_and_missing_ones_are_rep
     questions = load_eligibility(partial)
     assert missing_translations(questions, ("es", "ru")) == ["warrant: ru"]
     assert questions[0].text_in("ru") == "Open warrant?"  # English, not nothing
+
+
+@pytest.mark.parametrize(("locale", "expected"), [
+    ("es", "abre el lun a las 8:00"), ("pt", "abre seg. às 08:00"),
+    ("ru", "откроется пн в 08:00"), ("it", "apre lun alle 08:00"), ("fr", "ouvre lun. à 08:00"),
+    ("en", "opens Mon 8:00\u202fAM"),
+])
+def test_opening_times_read_the_locales_way(locale: str, expected: str) -> None:
+    chicago = ZoneInfo("America/Chicago")
+    saturday_night = datetime(2025, 4, 19, 20, 0, tzinfo=chicago)
+    hours = Hours("Mo-Fr 08:00-18:00", "America/Chicago", "US-IL")
+    status = hours.status(saturday_night)
+    assert describe(status, saturday_night, locale, translations(locale)) == expected
+
+
+def test_distances_in_the_locales_format_and_miles_only_when_asked() -> None:
+    assert [format_distance(1234, locale) for locale in ("en", "es", "ru", "ar")] == [
+        "1.2 km", "1,2 km", "1,2 км", "1.2 كم"]
+    assert format_distance(850, "fr") == "850\u202fm"
+    assert format_distance(1234, "en_US", miles=True) == "0.8 mi"
+    assert format_distance(150, "en_US", miles=True) == "490 ft"
+
+
+async def test_a_missing_eligibility_translation_is_named_at_start_up(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from bot.app import build_application, running
+    from bot.console import OfflineBotApi
+    from bot.settings import Settings
+
+    partial = tmp_path / "eligibility.json"
+    partial.write_text('{"questions": [{"id": "warrant", "text": {"en": "Open warrant?"}, '
+                       '"ineligible_answer": "yes", "explanation": {"en": "Not with one."}}]}',
+                       encoding="utf-8")
+    settings = Settings(db_path=tmp_path / "d.sqlite3", eligibility_path=partial)
+    async with running(build_application(settings, request=OfflineBotApi(), rate_limit=False)):
+        pass
+    assert "eligibility questions without a translation" in caplog.text
+    assert "warrant: ar, warrant: es, warrant: fr" in caplog.text

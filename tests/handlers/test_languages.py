@@ -247,6 +247,9 @@ async def test_show_this_in_another_language_mid_checklist_keeps_the_step(
     await user.reply("Направление записано")
     (row,) = await referral_rows(bot)
     assert row["needs"] == "detox"
+    # The follow-up goes to the officer, in the officer's language.
+    assert list(await runtime(bot).db.execute_fetchall("SELECT locale FROM followup")) == [
+        ("en",)]
     # The switch was for that conversation: the officer's own language is back.
     await user.send("/start")
     await user.reply("Deflect finds the nearest service")
