@@ -25,12 +25,14 @@ from bot.members import Members
 from bot.network import RetryingRateLimiter
 from bot.persistence import SqlitePersistence
 from bot.referrals import ReferralLog
+from bot.retention import purge
 from bot.runtime import BotData, DeflectContext, Runtime
 from bot.settings import Settings
 from bot.updates import PerChatUpdateProcessor
 from directory.importers import default_source, detect_format, read_path
 from directory.store import open_directory
 from handlers.checklist import build_checklist_handler
+from handlers.coordinator import build_coordinator_handlers
 from handlers.errors import on_error
 from handlers.followup import (
     CHECK_EVERY_S,
@@ -141,6 +143,15 @@ async def _purge_idle(context: DeflectContext) -> None:
         await persistence.purge_idle()
 
 
+async def _retention(context: DeflectContext) -> None:
+    """Daily: fold and delete referral rows older than DEFLECT_RETENTION_DAYS, and whatever
+    else has expired, then vacuum (bot/retention.py)."""
+    runtime = context.runtime
+    done = await purge(runtime.db, runtime.settings.retention_days, runtime.followups,
+                       conversation_idle_s=runtime.settings.conversation_minutes * 60)
+    _LOGGER.info("retention: %s", done)
+
+
 def build_application(settings: Settings, *, request: BaseRequest | None = None,
                       rate_limit: bool = True) -> DeflectApplication:
     """The Application, its handlers in their order, and the runtime's open/close hooks."""
@@ -174,7 +185,8 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
     # First of all, in a group of its own: confirmations the member missed.
     application.add_handler(build_undelivered_handler(), group=_NOTICE_GROUP)
     application.add_handler(build_checklist_handler(settings.conversation_minutes))
-    for handler in [*build_followup_handlers(), *build_start_handlers()]:
+    for handler in [*build_followup_handlers(), *build_coordinator_handlers(),
+                    *build_start_handlers()]:
         application.add_handler(handler)
     # Last, in a group of its own so that it sees every update after the others: save what
     # the update changed before the next one, so a killed process resumes where it was.
@@ -183,5 +195,7 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         _purge_idle, interval=60, first=60, name="purge-idle-conversations")
     application.job_queue.run_repeating(  # type: ignore[union-attr]
         send_due_job, interval=CHECK_EVERY_S, first=CHECK_EVERY_S, name="send-follow-ups")
+    application.job_queue.run_repeating(  # type: ignore[union-attr]
+        _retention, interval=24 * 3600, first=3600, name="retention")
     application.add_error_handler(on_error)
     return application

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from bot import figures_cli
 from bot.database import database_path, directory_session, open_database
 from bot.i18n import terminal_locale, translations
 from bot.logs import install_log_redaction
@@ -52,6 +53,7 @@ def build_parser(translator: Translator) -> argparse.ArgumentParser:
     invite.add_argument("--days", type=int, default=7)
     invite.add_argument("--country", help=_("ISO country of a new agency (emergency number)"))
     invite.add_argument("--db", help=db_help)
+    figures_cli.add_commands(commands, db_help, translator)
     return parser
 
 
@@ -72,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_invite(settings, args, translator))
     if args.command == "run":
         return _run(settings, args, translator)
+    if args.command in figures_cli.COMMANDS:
+        return asyncio.run(figures_cli.run(args, settings, translator))
     return 2
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot import followups, geocoding, members, persistence, referrals
+from bot import audit, followups, geocoding, members, persistence, referrals, stats
 from directory import store as directory_store
 from directory.store import Directory, open_directory
 
@@ -26,6 +26,7 @@ MIGRATIONS: tuple[str, ...] = (
     geocoding.MIGRATION,
     followups.MIGRATION,
     members.MIGRATION_LANGUAGES,
+    stats.MIGRATION + audit.MIGRATION,
 )
 
 

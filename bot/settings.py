@@ -30,6 +30,8 @@ class Settings:
     followup_hours: tuple[float, ...] = DEFAULT_FOLLOWUP_HOURS  # reminders after a referral
     telegram_timeout_s: float = 10.0  # reading one Bot API answer; then it counts as failed
     telegram_retry_pause_s: float = 0.5  # the first pause before a failed call is retried
+    min_cell: int = 10  # published counts from 1 to min_cell - 1 are withheld
+    retention_days: int = 365  # raw referral rows older than this are folded and deleted
     miles: bool = False  # distances in miles and feet for readers in English (US agencies)
 
     @classmethod
@@ -52,6 +54,8 @@ class Settings:
             "followup_hours": _hours(env.get("DEFLECT_FOLLOWUP_HOURS")) or DEFAULT_FOLLOWUP_HOURS,
             "telegram_timeout_s": float(env.get("DEFLECT_TELEGRAM_TIMEOUT") or 10.0),
             "telegram_retry_pause_s": float(env.get("DEFLECT_TELEGRAM_RETRY_PAUSE") or 0.5),
+            "min_cell": int(env.get("DEFLECT_MIN_CELL") or 10),
+            "retention_days": int(env.get("DEFLECT_RETENTION_DAYS") or 365),
             "miles": (env.get("DEFLECT_DISTANCE_UNIT") or "km").lower() in ("mi", "mile", "miles"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

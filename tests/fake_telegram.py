@@ -114,6 +114,9 @@ class FakeTelegram:
         form = await request.post()
         params: dict[str, Any] = {}
         for key, value in form.items():
+            if isinstance(value, web.FileField):  # multipart upload (sendPhoto)
+                params[key] = value.file.read()
+                continue
             text = str(value)
             if key in _JSON_FIELDS:
                 params[key] = json.loads(text)
@@ -215,6 +218,15 @@ class FakeTelegram:
         return self._new_message(params, venue={"location": location, "title": params["title"],
                                                 "address": params["address"]},
                                  location=location)
+
+    async def _m_sendPhoto(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        photo = params.get("photo")
+        if not isinstance(photo, bytes) or not photo.startswith(b"\x89PNG"):
+            raise _BadRequest("photo must be an uploaded image")
+        caption = str(params.get("caption", ""))
+        return self._new_message(params, caption=caption, photo=[{
+            "file_id": "photo-upload", "file_unique_id": "pu", "width": 800, "height": 450,
+            "file_size": len(photo)}])
 
     async def _m_sendLocation(self, params: dict[str, Any]) -> Any:  # noqa: N802
         return self._new_message(params, location={"latitude": params["latitude"],

@@ -16,6 +16,7 @@ from bot.app import build_application, running
 from bot.console import Console, ConsoleUser, OfflineBotApi
 from bot.followups import Answer
 from bot.members import Role
+from bot.privacy import check
 from bot.settings import Settings
 from handlers.followup import send_due
 
@@ -123,3 +124,8 @@ async def test_200_referrals_leave_no_identifier_anywhere_in_the_database(tmp_pa
         assert connection.execute("SELECT count(*) FROM member").fetchone() == (100,)
     finally:
         connection.close()
+    # And `deflect privacy-check` agrees: nothing found, nothing held in transient tables.
+    findings, transient = check(db_path)
+    assert findings == []
+    assert transient == {"conversation_state": 0, "user_state": 0, "followup": 0,
+                         "geocode_cache": 0}

@@ -1,0 +1,126 @@
+"""`deflect privacy-check`: look through a database for what must not be in it.
+
+Findings: anything shaped like a Telegram id (an integer of 6 to 15 digits that is not one of
+the schema's known counters), a phone number, a coordinate with more than 3 decimals, or free
+text in the referral tables (a value that is not one of the few shapes their columns hold).
+
+The directory's tables are public data about services (their addresses, phones and exact
+places are the point) and are not searched. A few tables hold, by design and only for a
+while, what a running conversation needs: conversation state, a pending follow-up reminder's
+chat id, the typed-place cache. They are reported apart, with their row counts, so that
+an operator sees them, and they are findings only once past their time.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+DIRECTORY_TABLES = re.compile(r"^(service|directory_|hours_rule|sqlite_)")
+TRANSIENT = {
+    "conversation_state": "conversations in progress (deleted when they end or go idle)",
+    "user_state": "drafts of conversations in progress (deleted with them)",
+    "followup": "follow-up reminders waiting for an answer (chat id; deleted when answered "
+                "or a day after the last reminder)",
+    "geocode_cache": "typed places looked up (place names and their coordinates, no person)",
+}
+# Integer columns that hold counters, flags, times or keys, never a person.
+KNOWN_INTEGERS = {
+    ("agency", "id"), ("invite", "uses_left"), ("join_attempt", "failures"),
+    ("referral", "agency_id"), ("referral", "consent"), ("referral_week", "agency_id"),
+    ("referral_week", "consent"), ("referral_week", "engaged_days"),
+    ("referral_week", "weight"), ("installation", "id"),
+}
+ID_SHAPED = re.compile(r"(?<![\w.])\d{6,15}(?![\w.])")
+PHONE = re.compile(r"\+?\d[\d ().-]{7,}\d")
+DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d(T\d\d(:\d\d(:\d\d)?)?Z?)?")
+COORDINATE = re.compile(r"-?\d{1,3}\.\d{4,}")
+_ENUMS = {
+    "pathway": r"self_referral|active_outreach|naloxone_plus|officer_prevention|"
+               r"officer_intervention|community_response",
+    "referrer_role": r"officer|peer|coordinator|community",
+    "outcome": r"pending|declined|engaged|not_yet|unknown",
+    "distance_band": r"<1km|1-5km|5-20km|>20km",
+}
+REFERRAL_SHAPES = {
+    "id": r"[0-9a-f]{32}", "code": r"[A-Z2-9]{6}", "created_hour": r"\d{4}-\d\d-\d\dT\d\d:00Z",
+    "needs": r"[a-z_]+(;[a-z_]+)*|", "service_id": r"[\w.:/-]{1,80}",
+    "area_cell": r"[0-9b-hjkmnp-z]{5}", "outcome_day": r"\d{4}-\d\d-\d\d",
+    "week": r"\d{4}-\d\d-\d\d", **_ENUMS,
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    table: str
+    column: str
+    what: str
+    sample: str  # shortened, so the report does not itself become the leak
+
+    def render(self) -> str:
+        return f"{self.table}.{self.column}: {self.what} ({self.sample})"
+
+
+def _mask(value: object) -> str:
+    text = str(value)
+    return text[:2] + "…" + text[-1:] if len(text) > 4 else "…"
+
+
+def check(path: Path) -> tuple[list[Finding], dict[str, int]]:
+    """Findings, and the row counts of the tables that hold transient data by design."""
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    findings: list[Finding] = []
+    transient: dict[str, int] = {}
+    try:
+        tables = [row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            if DIRECTORY_TABLES.match(table) or "_rtree" in table:
+                continue
+            if table in TRANSIENT:
+                transient[table] = connection.execute(
+                    f'SELECT count(*) FROM "{table}"').fetchone()[0]
+                continue
+            cursor = connection.execute(f'SELECT * FROM "{table}"')
+            columns = [d[0] for d in cursor.description]
+            for row in cursor:
+                for column, value in zip(columns, row, strict=True):
+                    finding = _inspect(table, column, value)
+                    if finding is not None:
+                        findings.append(finding)
+    finally:
+        connection.close()
+    return findings, transient
+
+
+def _inspect(table: str, column: str, value: object) -> Finding | None:
+    if value is None or isinstance(value, bytes):
+        return None  # keyed hashes and secrets are bytes; nothing to read in them
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if (table, column) not in KNOWN_INTEGERS and abs(value) >= 100_000:
+            return Finding(table, column, "an integer shaped like a Telegram id", _mask(value))
+        return None
+    if isinstance(value, float):
+        if len(repr(value).split(".")[-1]) > 3 and abs(value) <= 180:
+            return Finding(table, column, "a coordinate with more than 3 decimals",
+                           _mask(value))
+        return None
+    text = str(value)
+    if table in ("referral", "referral_week"):
+        shape = REFERRAL_SHAPES.get(column)
+        if shape is None or not re.fullmatch(shape, text):
+            return Finding(table, column, "free text in the referral log", _mask(text))
+        return None
+    if ID_SHAPED.search(text):
+        return Finding(table, column, "a number shaped like a Telegram id", _mask(text))
+    if COORDINATE.search(text):  # before phones: "41.878112" would pass for one
+        return Finding(table, column, "a coordinate with more than 3 decimals", _mask(text))
+    for match in PHONE.finditer(text):
+        digits = sum(char.isdigit() for char in match.group())
+        if digits >= 9 and not DATE_TIME.fullmatch(match.group()):
+            return Finding(table, column, "a phone number", _mask(text))
+    return None

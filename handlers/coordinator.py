@@ -1,0 +1,85 @@
+"""/stats for program coordinators: their agency's figures, small counts withheld, and a
+chart of referrals per week by pathway. Every use is written to the audit table."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from babel.dates import format_date
+from babel.numbers import format_percent
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, filters
+
+from bot import audit, stats
+from bot.charts import referrals_per_week
+from bot.members import Role
+from bot.referrals import PATHWAY_NAMES, Pathway
+from bot.runtime import DeflectContext
+
+PERIODS = {"week": 7, "month": 30, "quarter": 91}
+
+
+async def stats_command(update: Update, context: DeflectContext) -> None:
+    """/stats [week|month|quarter]: coordinators only, their own agency only."""
+    _ = context.translator.gettext
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return
+    runtime = context.runtime
+    membership = await runtime.members.membership(user.id)
+    if membership is None or membership.role is not Role.COORDINATOR:
+        await chat.send_message(_("Only a program coordinator can see the figures."))
+        return
+    period = (context.args or ["month"])[0].lower()
+    if period not in PERIODS:
+        await chat.send_message(_("Send /stats week, /stats month or /stats quarter."))
+        return
+    end = datetime.now(UTC).date()
+    start = end - timedelta(days=PERIODS[period] - 1)
+    min_cell = runtime.settings.min_cell
+    await audit.record(runtime.db, runtime.members.user_key(user.id), membership.role.value,
+                       f"/stats {period}")
+    rows, total = await stats.figures(runtime.db, stats.By.PATHWAY, start=start, end=end,
+                                      agency_id=membership.agency.id)
+    table = stats.table(rows, total, stats.By.PATHWAY, min_cell)
+    mark = stats.WITHHELD
+    locale = context.locale
+
+    def name(key: str) -> str:
+        return _(PATHWAY_NAMES[Pathway(key)]) if key in Pathway._value2member_map_ else key
+
+    lines = [_("%(agency)s, %(start)s to %(end)s") % {
+        "agency": membership.agency.name,
+        "start": format_date(start, format="medium", locale=locale),
+        "end": format_date(end, format="medium", locale=locale)}]
+    totals = table.total()
+    lines.append(_("Contacts: %(contacts)s · referrals: %(referrals)s · declined: "
+                   "%(declines)s · engaged: %(engaged)s") % {
+        key: cell.show(mark) for key, cell in zip(stats.COLUMNS, totals, strict=True)})
+    for key, row in zip(table.keys, table.cells[:-1], strict=True):
+        lines.append(_("%(pathway)s: %(referrals)s referred, %(declines)s declined") % {
+            "pathway": name(key), "referrals": row[1].show(mark),
+            "declines": row[2].show(mark)})
+    if table.engagement_rate is not None:
+        lines.append(_("Engaged at follow-up: %(rate)s") % {
+            "rate": format_percent(table.engagement_rate, locale=locale)})
+    if table.median_days_to_engagement is not None:
+        lines.append(_("Median days from referral to engagement: %(days)s") % {
+            "days": table.median_days_to_engagement})
+    note = _("%(mark)s withheld: counts from 1 to %(last)d, and others where a total would "
+             "reveal them.") % {"last": min_cell - 1, "mark": mark}
+    lines.append(note)
+    await chat.send_message("\n".join(lines))
+    pivot = await stats.referrals_by_week_and_pathway(
+        runtime.db, start=start, end=end, agency_id=membership.agency.id, min_cell=min_cell)
+    if not pivot.weeks:
+        return
+    picture = await asyncio.to_thread(
+        referrals_per_week, pivot, [name(p) for p in pivot.pathways],
+        _("Referrals per week by pathway"), note)
+    await chat.send_photo(picture, caption=_("Referrals per week by pathway"))
+
+
+def build_coordinator_handlers() -> list[BaseHandler[Update, DeflectContext, None]]:
+    return [CommandHandler("stats", stats_command, filters=filters.ChatType.PRIVATE)]

@@ -1,0 +1,63 @@
+"""/stats in Telegram: coordinators only, their own agency, small counts withheld, a chart."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.app import DeflectApplication
+from bot.members import Role
+from bot.referrals import Pathway, Referral
+from directory.model import Need
+from tests.fake_telegram import FakeTelegram, FakeUser
+from tests.handlers.conftest import make_member, runtime
+
+
+async def _seed(bot: DeflectApplication, agency: str, pathway: Pathway, count: int,
+                consent: bool = True) -> None:
+    members = runtime(bot).members
+    agency_id = (await members.agency(agency, "US")).id
+    for _ in range(count):
+        await runtime(bot).referrals.record(Referral.new(
+            pathway=pathway, referrer_role="officer", agency_id=agency_id, needs=[Need.DETOX],
+            service_id="demo-001", lat=41.88, lon=-87.63, distance_m=800, consent=consent,
+            now=datetime.now(UTC)))
+
+
+async def test_a_coordinator_gets_their_agencys_figures_and_a_chart(
+        bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
+    kim = FakeUser(fake_telegram, 3003, first_name="Kim")
+    await make_member(bot, kim, Role.COORDINATOR)
+    await _seed(bot, "Chicago PD", Pathway.ACTIVE_OUTREACH, 25)
+    await _seed(bot, "Chicago PD", Pathway.ACTIVE_OUTREACH, 12, consent=False)
+    await _seed(bot, "Chicago PD", Pathway.NALOXONE_PLUS, 3)
+    await _seed(bot, "Evanston PD", Pathway.ACTIVE_OUTREACH, 50)  # not Kim's
+    await kim.send("/stats week")
+    summary = (await kim.reply("Chicago PD")).params["text"]
+    assert "Contacts: 40 · referrals: 28 · declined: 12 · engaged: 0" in summary
+    assert "Naloxone Plus (after an overdose): * referred, 0 declined" in summary
+    # 25 alone beside the total of 28 would give the 3 away: withheld too.
+    assert "Active outreach: * referred, 12 declined" in summary
+    assert "* withheld: counts from 1 to 9, and others where a total would reveal" in summary
+    photo = await kim.reply(method="sendPhoto")
+    assert photo.params["photo"].startswith(b"\x89PNG")
+    assert photo.params["caption"] == "Referrals per week by pathway"
+    rows = list(await runtime(bot).db.execute_fetchall(
+        "SELECT member_hmac, role, command FROM audit"))
+    assert [(len(key), role, command) for key, role, command in rows] == [
+        (32, "coordinator", "/stats week")]
+
+
+async def test_others_are_not_allowed_and_nothing_is_sent_or_logged(
+        bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
+    dana = FakeUser(fake_telegram, 1001)
+    await make_member(bot, dana, Role.OFFICER)
+    person = FakeUser(fake_telegram, 7007)
+    for user in (dana, person):
+        await user.send("/stats")
+        await user.reply("Only a program coordinator can see the figures.")
+    kim = FakeUser(fake_telegram, 3003)
+    await make_member(bot, kim, Role.COORDINATOR)
+    await kim.send("/stats decade")
+    await kim.reply("Send /stats week, /stats month or /stats quarter.")
+    assert not [c for c in fake_telegram.calls if c.method == "sendPhoto"]
+    assert list(await runtime(bot).db.execute_fetchall("SELECT * FROM audit")) == []
