@@ -28,9 +28,10 @@ async def fake_telegram() -> AsyncIterator[FakeTelegram]:
 
 
 @asynccontextmanager
-async def polling(settings: Settings) -> AsyncIterator[DeflectApplication]:
+async def polling(settings: Settings, *, flood_limits: bool = True
+                  ) -> AsyncIterator[DeflectApplication]:
     """The real Application, long-polling the fake Bot API at settings.base_url."""
-    application = build_application(settings)
+    application = build_application(settings, rate_limit=flood_limits)
     async with running(application):
         assert application.updater is not None
         await application.updater.start_polling(poll_interval=0.0, timeout=1,
