@@ -23,6 +23,8 @@ from enum import StrEnum
 
 import aiosqlite
 
+from directory.model import needs_from_mask
+
 DEFAULT_MIN_CELL = 10
 
 
@@ -32,6 +34,7 @@ class By(StrEnum):
     WEEK = "week"
     AREA = "area"
     SERVICE = "service"
+    CATEGORY = "category"  # what the referred-to service offers (from the directory)
 
 
 # One row per referral, or per group of folded referrals (weight = how many), in the same
@@ -131,6 +134,11 @@ async def figures(db: aiosqlite.Connection, by: By, *, start: date, end: date,
     if agency_id is not None:
         query += " AND agency_id = ?"
         params.append(agency_id)
+    categories: dict[str, tuple[str, ...]] = {}
+    if by is By.CATEGORY:  # a service that has left the directory counts as "unknown"
+        categories = {str(service_id): tuple(n.value for n in needs_from_mask(int(mask)))
+                      for service_id, mask in await db.execute_fetchall(
+                          "SELECT id, needs FROM service")}
     rows: dict[str, Row] = {}
     total = Row("total")
     for (week, _agency, pathway, needs, service_id, area, consent, outcome, days,
@@ -144,6 +152,8 @@ async def figures(db: aiosqlite.Connection, by: By, *, start: date, end: date,
             keys = (week,)
         elif by is By.AREA:
             keys = (area or "unknown",)
+        elif by is By.CATEGORY:
+            keys = categories.get(str(service_id), ("unknown",)) if service_id else ("none",)
         else:
             keys = (service_id or "none",)
         for row in [*(rows.setdefault(key, Row(key)) for key in keys), total]:
@@ -199,7 +209,7 @@ def table(rows: Sequence[Row], total: Row, by: By, min_cell: int = DEFAULT_MIN_C
     groups: list[list[tuple[int, int]]] = []
     for index in range(len(values)):  # contacts = referrals + declines, on every row
         groups.append([(index, 0), (index, 1), (index, 2)])
-    if by is not By.NEED:  # by need a referral counts once per need: rows overlap
+    if by not in (By.NEED, By.CATEGORY):  # a referral counts under each need: rows overlap
         for column in range(len(COLUMNS)):  # the total row is the sum of the others
             groups.append([(last, column)] + [(index, column) for index in range(last)])
     hidden = suppress(values, groups, min_cell)

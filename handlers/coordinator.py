@@ -67,6 +67,14 @@ async def stats_command(update: Update, context: DeflectContext) -> None:
     if table.median_days_to_engagement is not None:
         lines.append(_("Median days from referral to engagement: %(days)s") % {
             "days": table.median_days_to_engagement})
+    services, services_total = await stats.figures(
+        runtime.db, stats.By.SERVICE, start=start, end=end, agency_id=membership.agency.id)
+    top = stats.table(services, services_total, stats.By.SERVICE, min_cell)
+    shown = [(key, row[1].value) for key, row in zip(top.keys, top.cells[:-1], strict=True)
+             if not row[1].suppressed and row[1].value > 0][:3]
+    for key, count in shown:
+        lines.append(_("Referred to %(service)s: %(count)d") % {
+            "service": await runtime.directory.name_of(key) or key, "count": count})
     note = _("%(mark)s withheld: counts from 1 to %(last)d, and others where a total would "
              "reveal them.") % {"last": min_cell - 1, "mark": mark}
     lines.append(note)

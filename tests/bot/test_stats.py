@@ -23,6 +23,7 @@ from bot.privacy import check
 from bot.referrals import Outcome, Pathway, Referral, ReferralLog
 from bot.retention import purge
 from directory.model import Need
+from directory.store import open_directory
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 
@@ -174,6 +175,18 @@ async def test_figures_by_need_count_a_referral_under_each_of_its_needs_once_in_
                                       end=date(2026, 11, 30), agency_id=1)
     by_key = {row.key: row.referrals for row in rows}
     assert by_key == {"detox": 15, "shelter": 15, "treatment": 15}
+    assert total.referrals == 30
+
+
+async def test_figures_by_service_category_come_from_the_directory(
+        program: aiosqlite.Connection) -> None:
+    demo = await open_directory(program, demo=True)  # the bundled demo directory
+    await demo.close()
+    rows, total = await stats.figures(program, stats.By.CATEGORY, start=date(2026, 11, 1),
+                                      end=date(2026, 11, 30), agency_id=1)
+    # demo-001 (Lakeshore Detox Center) offers detox, treatment and MOUD.
+    assert {row.key: row.referrals for row in rows} == {"detox": 30, "treatment": 30,
+                                                         "moud": 30}
     assert total.referrals == 30
 
 

@@ -38,6 +38,8 @@ async def test_a_coordinator_gets_their_agencys_figures_and_a_chart(
     # 25 alone beside the total of 28 would give the 3 away: withheld too.
     assert "Active outreach: * referred, 12 declined" in summary
     assert "* withheld: counts from 1 to 9, and others where a total would reveal" in summary
+    # Top services: all 28 went to one service, so its count equals the total and is shown.
+    assert "Referred to Lakeshore Detox Center (demo): 28" in summary
     photo = await kim.reply(method="sendPhoto")
     assert photo.params["photo"].startswith(b"\x89PNG")
     assert photo.params["caption"] == "Referrals per week by pathway"
