@@ -109,12 +109,7 @@ async def test_no_reminder_after_arrival_is_confirmed_or_for_the_public(
     person = FakeUser(fake_telegram, 7007)
     await person.send("/find")
     await person.reply("What does the person need?")
-    await person.press("Detox")
-    await person.reply(method="editMessageReplyMarkup")
-    await person.press("Done")
-    await person.reply("Where are you?")
-    await person.share_location(41.8781, -87.6298)
-    await person.reply("Nearest services")
+    await pick_detox_and_share_location(person)
     await person.press("Code for 1")
     await person.reply("Your referral code")
     assert len(await referral_rows(bot)) == 2
@@ -129,10 +124,7 @@ async def test_a_blocked_chat_gets_no_more_reminders_and_a_network_failure_tries
     await make_member(bot, dana, Role.OFFICER)
     await make_member(bot, sam, Role.PEER)
     await refer(bot, dana)
-    await walk_to_needs(sam)
-    await pick_detox_and_share_location(sam)
-    await sam.press("Refer to 1")
-    await sam.reply("Referral logged")
+    await refer(bot, sam)
     await sam.reply("Phone: +1 312 555 0101")  # the last thing the referral sends
     now = time.time() + 25 * HOUR
     # Dana blocked the bot (403); Sam's reminder fails on the first try and on every one of
