@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot import audit
 from bot.i18n import available_locales, language_name, translations
 from bot.members import JoinResult, Role
 from bot.referrals import Outcome
@@ -100,6 +101,8 @@ async def arrived(update: Update, context: DeflectContext) -> None:
         await chat.send_message(_("Send /arrived followed by the referral code, e.g. "
                                   "/arrived 7H5S3V."))
         return
+    await audit.record(context.runtime.db, context.runtime.members.user_key(user.id),
+                       membership.role.value, "/arrived")
     before = await context.runtime.referrals.record_outcome(code, Outcome.ENGAGED)
     if before is None:
         await chat.send_message(_("No referral has the code %(code)s. Nothing was changed.")

@@ -106,6 +106,8 @@ async def test_no_reminder_after_arrival_is_confirmed_or_for_the_public(
     code = await refer(bot, dana)
     await coordinator.send(f"/arrived {code}")
     await coordinator.reply("arrived")
+    assert [tuple(row) for row in await runtime(bot).db.execute_fetchall(
+        "SELECT role, command FROM audit")] == [("coordinator", "/arrived")]
     person = FakeUser(fake_telegram, 7007)
     await person.send("/find")
     await person.reply("What does the person need?")
