@@ -201,6 +201,10 @@ class Undelivered:
         rows = await db.execute_fetchall("SELECT DISTINCT user_hmac FROM undelivered")
         return cls(db, {bytes(row[0]) for row in rows})
 
+    def any_waiting(self) -> bool:
+        """Whether any member has one (on nearly every update: no, and no hash to compute)."""
+        return bool(self._waiting)
+
     def waiting(self, user_key: bytes) -> bool:
         return user_key in self._waiting
 

@@ -111,6 +111,8 @@ async def show_undelivered(update: Update, context: DeflectContext) -> None:
     if user is None or chat is None or chat.type != chat.PRIVATE:
         return
     runtime = context.runtime
+    if not runtime.undelivered.any_waiting():
+        return
     key = runtime.members.user_key(user.id)
     if not runtime.undelivered.waiting(key):
         return
