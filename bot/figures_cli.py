@@ -69,8 +69,10 @@ async def run(args: argparse.Namespace, settings: Settings, translator: Translat
         for finding in findings:
             sys.stdout.write(finding.render() + "\n")
         for name, rows in sorted(transient.items()):
-            sys.stdout.write(_("%(table)s: %(rows)d rows held by design while in use")
-                             % {"table": name, "rows": rows} + "\n")
+            sys.stdout.write(translator.ngettext(
+                "%(table)s: %(rows)d row held by design while in use",
+                "%(table)s: %(rows)d rows held by design while in use", rows)
+                % {"table": name, "rows": rows} + "\n")
         sys.stdout.write(translator.ngettext("%(count)d finding", "%(count)d findings",
                                              len(findings)) % {"count": len(findings)} + "\n")
         return 1 if findings else 0
