@@ -63,3 +63,22 @@ async def test_others_are_not_allowed_and_nothing_is_sent_or_logged(
     await kim.reply("Send /stats week, /stats month or /stats quarter.")
     assert not [c for c in fake_telegram.calls if c.method == "sendPhoto"]
     assert list(await runtime(bot).db.execute_fetchall("SELECT * FROM audit")) == []
+
+
+async def test_retention_runs_while_the_bot_is_running(
+        bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
+    """The daily job's purge (with VACUUM) beside the bot's other connections."""
+    from datetime import timedelta
+
+    from bot.retention import purge
+
+    await _seed(bot, "Chicago PD", Pathway.ACTIVE_OUTREACH, 12)
+    dana = FakeUser(fake_telegram, 1001)
+    await make_member(bot, dana, Role.OFFICER)
+    await dana.send("/checklist")  # a conversation in progress keeps going
+    await dana.reply("Is anyone in danger")
+    done = await purge(runtime(bot).db, 1, runtime(bot).followups,
+                       now=datetime.now(UTC) + timedelta(days=3))
+    assert done.referrals == 12
+    await dana.press("No")
+    await dana.reply("Which deflection pathway")
