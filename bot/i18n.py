@@ -72,31 +72,37 @@ def translations(locale: str) -> NullTranslations:
     return Translations.load(str(LOCALES_DIR), [locale], domain=DOMAIN)
 
 
+def _language_code(tag: str | None) -> str | None:
+    """`pt-BR`, `es_419.UTF-8` or `sr@latin` as a Babel code (`pt_BR`, ...); None for an
+    empty tag or the C/POSIX locale."""
+    if not tag:
+        return None
+    code = tag.split(".")[0].split("@")[0]
+    return None if code in ("C", "POSIX") else code.replace("-", "_")
+
+
 @cache
 def negotiate(tag: str | None, default: str = DEFAULT_LOCALE) -> str:
     """The shipped locale that best serves a language tag (`pt-BR` -> `pt`), else default.
 
     Cached: it runs for every update, and Telegram sends a handful of distinct tags.
     """
-    if tag:
-        code = tag.split(".")[0].split("@")[0].replace("-", "_")
-        if code not in ("C", "POSIX"):
-            chosen = negotiate_locale([code], available_locales(), sep="_")
-            if chosen:
-                return chosen
+    code = _language_code(tag)
+    chosen = negotiate_locale([code], available_locales(), sep="_") if code else None
+    if chosen:
+        return chosen
     return default if default in available_locales() else SOURCE_LOCALE
 
 
 @cache
 def parse_locale(tag: str | None, default: str = DEFAULT_LOCALE) -> Locale:
     """A Babel locale (for formats) from a tag such as `pt-BR`, `es_419` or `C.UTF-8`."""
-    if tag:
-        code = tag.split(".")[0].split("@")[0]
-        if code not in ("C", "POSIX"):
-            try:
-                return Locale.parse(code.replace("-", "_"))
-            except (ValueError, UnknownLocaleError):
-                pass
+    code = _language_code(tag)
+    if code:
+        try:
+            return Locale.parse(code)
+        except (ValueError, UnknownLocaleError):
+            pass
     return Locale.parse(default)
 
 

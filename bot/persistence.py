@@ -43,6 +43,14 @@ CREATE TABLE user_state (
 DRAFT_KEY = "draft"
 
 
+async def delete_idle(db: aiosqlite.Connection, cutoff: float) -> int:
+    """Delete conversation states and user data last written before `cutoff` (epoch
+    seconds); returns how many rows. Used by the persistence and by retention."""
+    first = await db.execute("DELETE FROM conversation_state WHERE updated_at < ?", (cutoff,))
+    second = await db.execute("DELETE FROM user_state WHERE updated_at < ?", (cutoff,))
+    return first.rowcount + second.rowcount
+
+
 class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], "BotData"]):
     """Conversations and user data in SQLite; chat, bot and callback data are not kept."""
 
@@ -69,11 +77,7 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], "BotData
 
     async def purge_idle(self) -> int:
         """Delete conversations and user data idle for longer than allowed; returns rows."""
-        db = await self._connection()
-        cutoff = time.time() - self.max_idle_s
-        first = await db.execute("DELETE FROM conversation_state WHERE updated_at < ?", (cutoff,))
-        second = await db.execute("DELETE FROM user_state WHERE updated_at < ?", (cutoff,))
-        return first.rowcount + second.rowcount
+        return await delete_idle(await self._connection(), time.time() - self.max_idle_s)
 
     # --- what PTB reads at start ---------------------------------------------------------
 

@@ -12,19 +12,16 @@ from datetime import UTC, datetime, timedelta
 import aiosqlite
 
 from bot.followups import FollowUps
+from bot.persistence import delete_idle
+from bot.stats import REFERRAL_WEEK_COLUMNS
 from directory.sqlite import transaction
 
 DEFAULT_RETENTION_DAYS = 365
 
-_FOLD = """
+_FOLD = f"""
 INSERT INTO referral_week (week, agency_id, pathway, needs, service_id, area_cell, consent,
                            outcome, engaged_days, weight)
-SELECT date(substr(created_hour, 1, 10), '-6 days', 'weekday 1'), agency_id, pathway, needs,
-       service_id, area_cell, consent, outcome,
-       CASE WHEN outcome = 'engaged' AND outcome_day IS NOT NULL
-            THEN CAST(julianday(outcome_day) - julianday(substr(created_hour, 1, 10)) AS INTEGER)
-       END, count(*)
-FROM referral WHERE created_hour < ?
+SELECT {REFERRAL_WEEK_COLUMNS}, count(*) FROM referral WHERE created_hour < ?
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
 """
 
@@ -54,11 +51,7 @@ async def purge(db: aiosqlite.Connection, older_than_days: int, followups: Follo
         await db.execute(_FOLD, (cutoff,))
         referrals = (await db.execute("DELETE FROM referral WHERE created_hour < ?",
                                       (cutoff,))).rowcount
-        conversations = (await db.execute(
-            "DELETE FROM conversation_state WHERE updated_at < ?",
-            (epoch - conversation_idle_s,))).rowcount
-        conversations += (await db.execute("DELETE FROM user_state WHERE updated_at < ?",
-                                           (epoch - conversation_idle_s,))).rowcount
+        conversations = await delete_idle(db, epoch - conversation_idle_s)
         invites = (await db.execute(
             "DELETE FROM invite WHERE expires_day < ? OR uses_left <= 0", (today,))).rowcount
         joins = (await db.execute("DELETE FROM join_attempt WHERE substr(hour, 1, 10) < ?",

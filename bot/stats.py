@@ -37,20 +37,39 @@ class By(StrEnum):
     CATEGORY = "category"  # what the referred-to service offers (from the directory)
 
 
-# One row per referral, or per group of folded referrals (weight = how many), in the same
-# columns: the week (Monday), agency, pathway, needs, service, area cell, consent, outcome,
-# and days from referral to recorded engagement.
-_UNITED = """
-SELECT date(substr(created_hour, 1, 10), '-6 days', 'weekday 1') AS week, agency_id, pathway,
-       needs, service_id, area_cell, consent, outcome,
-       CASE WHEN outcome = 'engaged' AND outcome_day IS NOT NULL
-            THEN CAST(julianday(outcome_day) - julianday(substr(created_hour, 1, 10)) AS INTEGER)
-       END AS engaged_days, 1 AS weight
-FROM referral
-UNION ALL
-SELECT week, agency_id, pathway, needs, service_id, area_cell, consent, outcome, engaged_days,
-       weight FROM referral_week
+# A referral row in the weekly aggregate's columns: the week (its Monday), agency, pathway,
+# needs, service, area cell, consent, outcome, and days from referral to recorded engagement.
+# Retention (bot/retention.py) folds rows with the same expressions.
+REFERRAL_WEEK_COLUMNS = """
+date(substr(created_hour, 1, 10), '-6 days', 'weekday 1'), agency_id, pathway, needs,
+service_id, area_cell, consent, outcome,
+CASE WHEN outcome = 'engaged' AND outcome_day IS NOT NULL
+     THEN CAST(julianday(outcome_day) - julianday(substr(created_hour, 1, 10)) AS INTEGER)
+END
 """
+
+_UNITED_COLUMNS = ("week, agency_id, pathway, needs, service_id, area_cell, consent, outcome, "
+                   "engaged_days, weight")
+# One row per referral, or per group of folded referrals (weight = how many).
+_UNITED = f"""
+SELECT {REFERRAL_WEEK_COLUMNS}, 1 FROM referral
+UNION ALL
+SELECT {_UNITED_COLUMNS} FROM referral_week
+"""
+
+
+def _in_period(select: str, start: date, end: date, agency_id: int | None, *,
+               where: str = "", tail: str = "") -> tuple[str, list[object]]:
+    """A query over the referral rows and folded groups of the weeks from `start` to `end`
+    (of one agency, if given), and its parameters."""
+    query = (f"WITH united ({_UNITED_COLUMNS}) AS ({_UNITED}) SELECT {select} FROM united "
+             "WHERE week >= date(?, '-6 days', 'weekday 1') AND week <= ?")
+    params: list[object] = [start.isoformat(), end.isoformat()]
+    if agency_id is not None:
+        query += " AND agency_id = ?"
+        params.append(agency_id)
+    return f"{query} {where} {tail}", params
+
 
 MIGRATION = """
 CREATE TABLE referral_week (
@@ -128,12 +147,7 @@ async def figures(db: aiosqlite.Connection, by: By, *, start: date, end: date,
                   agency_id: int | None = None) -> tuple[list[Row], Row]:
     """Counts by `by` for referrals made in the weeks from `start` to `end` (UTC), and the
     total (each referral once, even where it counts under several needs)."""
-    query = f"SELECT * FROM ({_UNITED}) WHERE week >= date(?, '-6 days', 'weekday 1') " \
-        "AND week <= ?"
-    params: list[object] = [start.isoformat(), end.isoformat()]
-    if agency_id is not None:
-        query += " AND agency_id = ?"
-        params.append(agency_id)
+    query, params = _in_period(_UNITED_COLUMNS, start, end, agency_id)
     categories: dict[str, tuple[str, ...]] = {}
     if by is By.CATEGORY:  # a service that has left the directory counts as "unknown"
         categories = {str(service_id): tuple(n.value for n in needs_from_mask(int(mask)))
@@ -239,13 +253,8 @@ async def referrals_by_week_and_pathway(db: aiosqlite.Connection, *, start: date
                                         min_cell: int = DEFAULT_MIN_CELL) -> Pivot:
     counts: dict[tuple[str, str], int] = {}
     weeks, pathways = set(), set()
-    query = (f"SELECT week, pathway, sum(weight) FROM ({_UNITED}) WHERE consent = 1 AND "
-             "week >= date(?, '-6 days', 'weekday 1') AND week <= ?"
-             + (" AND agency_id = ?" if agency_id is not None else "")
-             + " GROUP BY week, pathway")
-    params: list[object] = [start.isoformat(), end.isoformat()]
-    if agency_id is not None:
-        params.append(agency_id)
+    query, params = _in_period("week, pathway, sum(weight)", start, end, agency_id,
+                               where="AND consent = 1", tail="GROUP BY week, pathway")
     for week, pathway, count in await db.execute_fetchall(query, params):
         counts[(week, pathway)] = int(count)
         weeks.add(str(week))
