@@ -65,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(translator).parse_args(argv)
     if args.command == "directory":
         return asyncio.run(directory_cli.run(
-            args, lambda path, demo: directory_session(path, demo=demo), translator, locale))
+            args, lambda path, demo: directory_session(path, demo=demo), translator, locale,
+            db_exists=lambda path: database_path(path).exists()))
     settings = Settings.from_env(db_path=database_path(args.db))
     install_log_redaction(settings.token)
     if args.command == "console":

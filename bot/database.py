@@ -27,6 +27,7 @@ MIGRATIONS: tuple[str, ...] = (
     followups.MIGRATION,
     members.MIGRATION_LANGUAGES,
     stats.MIGRATION + audit.MIGRATION,
+    directory_store.MIGRATION_2,
 )
 
 

@@ -25,8 +25,9 @@ from directory.importers import (
     ReadResult,
     default_source,
     detect_format,
-    read_path,
+    read_paths,
 )
+from directory.progress import progress_bar
 from directory.model import Need
 from directory.present import describe, format_distance
 from directory.search import nearest, query_time
@@ -34,6 +35,7 @@ from directory.store import DEMO_SOURCE, Directory
 
 OK = 0
 INVALID = 2
+_OUT_OF_SCOPE_SHOWN = 5
 
 # (database path or None, load the demo if empty) -> the directory, closed on exit
 OpenDirectory = Callable[[str | None, bool], AbstractAsyncContextManager[Directory]]
@@ -46,15 +48,18 @@ def add_commands(parser: argparse.ArgumentParser, db_help: str, translator: Tran
     for name, summary in (("import", _("import a directory file or folder")),
                           ("check", _("validate a file without importing it"))):
         command = commands.add_parser(name, help=summary)
-        command.add_argument("path", type=Path)
+        command.add_argument("path", type=Path, nargs="+",
+                             help=_("a file or folder; several files of one format make one "
+                                    "source"))
         command.add_argument("--format", choices=FORMATS)
         command.add_argument("--region", help=_("ISO 3166 country[-subdivision] for public "
                              "holidays, e.g. GB-ENG, US-IL, DE-BY"))
-        if name == "import":
-            command.add_argument("--source", help=_("source name (default: file or folder name)"))
-            command.add_argument("--skip-invalid", action="store_true",
-                                 help=_("import the valid rows and list the skipped ones"))
-            command.add_argument("--db", help=db_help)
+        command.add_argument("--encoding", help=_("the files' text encoding if not UTF-8, "
+                                                  "e.g. cp1252, utf-16"))
+        command.add_argument("--source", help=_("source name (default: file or folder name)"))
+        command.add_argument("--skip-invalid", action="store_true",
+                             help=_("import the valid records and list the skipped ones"))
+        command.add_argument("--db", help=db_help)
     search = commands.add_parser("search", help=_("the nearest services for a need"))
     search.add_argument("--near", required=True, metavar="LAT,LON")
     search.add_argument("--need", action="append", default=[], choices=[n.value for n in Need])
@@ -70,13 +75,16 @@ def add_commands(parser: argparse.ArgumentParser, db_help: str, translator: Tran
 
 async def run(args: argparse.Namespace, open_db: OpenDirectory,
               translator: Translator, locale: Locale, out: TextIO | None = None,
-              err: TextIO | None = None) -> int:
+              err: TextIO | None = None,
+              db_exists: Callable[[str | None], bool] = lambda _path: False) -> int:
+    """Run one `deflect directory` command; `db_exists` tells check whether there is a
+    database whose other sources it should check ids against (check never creates one)."""
     _ = translator.gettext
     out = out or sys.stdout
     err = err or sys.stderr
     command = args.directory_command
     if command in ("import", "check"):
-        return await _import(args, open_db, translator, out, err)
+        return await _import(args, open_db, translator, out, err, db_exists)
     if command == "search":
         return await _search(args, open_db, translator, locale, out, err)
     async with open_db(args.db, True) as directory:
@@ -90,12 +98,16 @@ async def run(args: argparse.Namespace, open_db: OpenDirectory,
 
 
 async def _import(args: argparse.Namespace, open_db: OpenDirectory,
-                  translator: Translator, out: TextIO, err: TextIO) -> int:
+                  translator: Translator, out: TextIO, err: TextIO,
+                  db_exists: Callable[[str | None], bool]) -> int:
+    """Import or check: the same reading, the same messages and the same exit code; only
+    import writes."""
     _ = translator.gettext
-    path: Path = args.path
-    if not await asyncio.to_thread(path.exists):
-        err.write(_("%(path)s: no such file or folder") % {"path": path} + "\n")
-        return INVALID
+    paths: list[Path] = args.path
+    for path in paths:
+        if not await asyncio.to_thread(path.exists):
+            err.write(_("%(path)s: no such file or folder") % {"path": path} + "\n")
+            return INVALID
     region = None
     if args.region:
         try:
@@ -105,55 +117,102 @@ async def _import(args: argparse.Namespace, open_db: OpenDirectory,
                         "(ISO 3166, e.g. GB-ENG, US-IL, FR)") % {"region": args.region} + "\n")
             return INVALID
         region = country + (f"-{subdivision}" if subdivision else "")
-    source = getattr(args, "source", None) or default_source(path)
-    if source == DEMO_SOURCE and path.name != "demo_chicago.csv":
+    source = args.source or default_source(paths[0])
+    if source == DEMO_SOURCE and paths[0].name != "demo_chicago.csv":
         err.write(_("the source name %(name)s is kept for the bundled demo; choose another "
                     "with --source") % {"name": DEMO_SOURCE} + "\n")
         return INVALID
-    result = await asyncio.to_thread(read_path, path, format=args.format, region=region,
-                                     source=source)
-    if args.directory_command == "check":
-        _report(result, translator, err)
-        return INVALID if result.errors else OK
-    async with open_db(args.db, False) as directory:
-        await _check_ids_elsewhere(directory, result, source, path)
-        skipping = bool(args.skip_invalid)
-        kept = result.without_invalid() if skipping else result
-        if (result.errors and not skipping) or not kept.services:
-            _report(result, translator, err)
-            err.write(_("nothing imported; the directory is unchanged") + "\n")
-            return INVALID
-        _report(result, translator, err, skipped=skipping)
-        await directory.replace_source(source, kept.services, format=args.format or
-                                       detect_format(path), origin=str(path),
-                                       region=region or "")
-        skipped_rows = len(result.error_rows())
+    kind = args.format or detect_format(paths[0])
+    with progress_bar(err, _("reading")) as progress:
+        result = await asyncio.to_thread(read_paths, paths, format=kind, region=region,
+                                         source=source, encoding=args.encoding,
+                                         progress=progress)
+    checking = args.directory_command == "check"
+    if not checking or db_exists(args.db):
+        async with open_db(args.db, False) as directory:
+            await _check_ids_elsewhere(directory, result, source, kind)
+            code = _verdict(result, bool(args.skip_invalid), translator, out, err)
+            if code != OK or checking:
+                return code
+            kept = result.without_invalid()
+            await directory.replace_source(source, kept.services, format=kind,
+                                           origin=", ".join(str(p) for p in paths),
+                                           region=region or "")
+    else:
+        code = _verdict(result, bool(args.skip_invalid), translator, out, err)
+        if code != OK:
+            return code
+    if checking:
+        out.write(_("check only: the directory is unchanged") + "\n")
+    else:
+        kept_count = len(result.without_invalid().services)
         out.write(translator.ngettext(
             "imported %(count)d service from %(path)s as source %(source)s",
             "imported %(count)d services from %(path)s as source %(source)s",
-            len(kept.services)) % {"count": len(kept.services), "path": path,
-                                   "source": source} + "\n")
-        if skipping and skipped_rows:
-            out.write(translator.ngettext("skipped %(count)d invalid row",
-                                          "skipped %(count)d invalid rows",
-                                          skipped_rows) % {"count": skipped_rows} + "\n")
-        if result.not_in_scope:
-            out.write(translator.ngettext(
-                "%(count)d record meets no deflection need and was left out",
-                "%(count)d records meet no deflection need and were left out",
-                result.not_in_scope) % {"count": result.not_in_scope} + "\n")
+            kept_count) % {"count": kept_count, "path": ", ".join(str(p) for p in paths),
+                           "source": source} + "\n")
+    return OK
+
+
+def _verdict(result: ReadResult, skipping: bool, translator: Translator, out: TextIO,
+             err: TextIO) -> int:
+    """Print the problems and the summary; OK if the import may go ahead."""
+    _ = translator.gettext
+    invalid = result.invalid_records()
+    _report(result, translator, err, skipped=skipping)
+    kept = len([s for s in result.services if s.id not in invalid])
+    if result.version:
+        out.write(_("read as %(version)s") % {"version": result.version} + "\n")
+    out.write(_("%(imported)d to import, %(repaired)d repaired, %(skipped)d skipped, "
+                "%(out_of_scope)d out of scope (no need)") % {
+        "imported": kept if (skipping or not invalid) else 0,
+        "repaired": len(result.repaired_records()),
+        "skipped": len(invalid) if skipping else 0,
+        "out_of_scope": result.not_in_scope} + "\n")
+    if result.out_of_scope:
+        names = result.out_of_scope[:_OUT_OF_SCOPE_SHOWN]
+        more = result.not_in_scope - len(names)
+        line = _("out of scope (they meet no deflection need): %(names)s") % {
+            "names": "; ".join(names)}
+        if more:
+            line += " " + translator.ngettext("and %(count)d more", "and %(count)d more",
+                                              more) % {"count": more}
+        out.write(line + "\n")
+    if result.file_errors:
+        err.write(_("nothing imported; the directory is unchanged") + "\n")
+        return INVALID
+    if invalid and not skipping:
+        err.write(translator.ngettext(
+            "nothing imported; the directory is unchanged (%(count)d record has errors; "
+            "--skip-invalid imports the others and lists the ones skipped)",
+            "nothing imported; the directory is unchanged (%(count)d records have errors; "
+            "--skip-invalid imports the others and lists the ones skipped)",
+            len(invalid)) % {"count": len(invalid)} + "\n")
+        return INVALID
+    if kept == 0:
+        if result.not_in_scope and not invalid:
+            err.write(_("nothing imported: no record meets a deflection need (the needs are "
+                        "%(known)s; see the README for how each format's records are "
+                        "read)") % {"known": ", ".join(Need)} + "\n")
+        else:
+            err.write(_("nothing imported; the directory is unchanged") + "\n")
+        return INVALID
     return OK
 
 
 async def _check_ids_elsewhere(directory: Directory, result: ReadResult, source: str,
-                               path: Path) -> None:
+                               kind: str) -> None:
+    """An id another source already uses is an error for the record, except the same
+    OpenStreetMap object in two OSM sources (a doctor exported again as a dentist)."""
     taken = await directory.ids_elsewhere([s.id for s in result.services], source)
     taken.pop("", None)
-    for service, row in zip(result.services, result.rows, strict=True):
-        if service.id in taken and taken[service.id] != DEMO_SOURCE:
-            result.problems.append(Problem(path.name, row, "id", Message(
-                N_("id %(value)r is already used by source %(source)s"),
-                {"value": service.id, "source": taken[service.id]})))
+    for service, row, file in zip(result.services, result.rows, result.files, strict=True):
+        holder = taken.get(service.id)
+        if holder is None or holder[0] == DEMO_SOURCE or (kind == "osm" and holder[1] == "osm"):
+            continue  # OSM ids name one object: the store merges the needs of both sources
+        message = Message(N_("id %(value)r is already used by source %(source)s"),
+                          {"value": service.id, "source": holder[0]})
+        result.problems.append(Problem(file, row, "id", message, record=service.id))
 
 
 def _report(result: ReadResult, translator: Translator, err: TextIO,
@@ -163,8 +222,8 @@ def _report(result: ReadResult, translator: Translator, err: TextIO,
         line = problem.render(translator)
         if problem.severity == "warning":
             line = _("%(problem)s (warning)") % {"problem": line}
-        elif skipped:
-            line = _("%(problem)s (row skipped)") % {"problem": line}
+        elif skipped and problem.record is not None:
+            line = _("%(problem)s (record skipped)") % {"problem": line}
         err.write(line + "\n")
 
 

@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any, NamedTuple, TypeVar
@@ -73,6 +73,19 @@ CREATE INDEX service_source ON service(source);
     "key, min_lat, max_lat, min_lon, max_lon, min_hours, max_hours);\n"
     for need in Need
 )
+
+# Which sources list which service, and the needs each gives it: one OSM object exported
+# under two tags (a doctor that is also a dentist) is one service with the needs of both.
+MIGRATION_2 = """
+CREATE TABLE service_contribution (
+    source TEXT NOT NULL,
+    id TEXT NOT NULL,
+    needs INTEGER NOT NULL,
+    PRIMARY KEY (id, source)
+);
+CREATE INDEX service_contribution_source ON service_contribution(source);
+INSERT INTO service_contribution (source, id, needs) SELECT source, id, needs FROM service;
+"""
 
 T = TypeVar("T")
 
@@ -219,18 +232,20 @@ class Directory:
         ) as cursor:
             return [SourceInfo(*row) async for row in cursor]
 
-    async def ids_elsewhere(self, ids: Iterable[str], source: str) -> dict[str, str]:
-        """Which of these ids other sources already use: id -> that source."""
+    async def ids_elsewhere(self, ids: Iterable[str], source: str) -> dict[str, tuple[str, str]]:
+        """Which of these ids other sources already use: id -> (that source, its format)."""
         wanted = list(ids)
-        found: dict[str, str] = {}
+        found: dict[str, tuple[str, str]] = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
             async with self.db.execute(
-                f"SELECT id, source FROM service WHERE source != ? AND id IN ({marks})",
+                "SELECT service.id, service.source, directory_source.format FROM service "
+                "JOIN directory_source ON directory_source.name = service.source "
+                f"WHERE service.source != ? AND service.id IN ({marks})",
                 (source, *chunk),
             ) as cursor:
-                found.update({row[0]: row[1] async for row in cursor})
+                found.update({row[0]: (row[1], row[2]) async for row in cursor})
         return found
 
     async def replace_source(
@@ -240,35 +255,113 @@ class Directory:
         """Swap one source's services for these, in one transaction: all or nothing.
 
         A real source replaces the bundled demo directory, which is only there so that a new
-        installation answers at once.
+        installation answers at once. An id another source also lists (the same
+        OpenStreetMap object exported under two tags, the caller allows it only there) stays
+        one service whose needs are those of every source that lists it; each source's
+        share is kept in `service_contribution`, so replacing one source takes back only its
+        own.
         """
         try:
             async with transaction(self.db):
                 doomed = [source] if source == DEMO_SOURCE else [source, DEMO_SOURCE]
-                for name in doomed:
-                    await self._delete_source(name)
+                needs = await self._contribute(doomed, source, services)
+                await self._upsert_source(source, format, origin, region, len(services))
+                merged = [replace(s, categories=needs_from_mask(needs[s.id])) for s in services]
+                await self._insert(merged, source, await self._hours_keys(merged))
                 await self.db.execute(
-                    "INSERT INTO directory_source (name, format, origin, region, imported_at, "
-                    "services) VALUES (?, ?, ?, ?, ?, ?)",
-                    (source, format, origin, region,
-                     datetime.now(UTC).replace(microsecond=0).isoformat(), len(services)),
-                )
-                await self._insert(services, source, await self._hours_keys(services))
+                    "DELETE FROM directory_source WHERE name != ? AND name IN (%s)"
+                    % ",".join("?" * len(doomed)), (source, *doomed))
                 await self.db.execute(
                     "DELETE FROM hours_rule WHERE key NOT IN (SELECT hours_key FROM service)"
                 )
         finally:
             self.reader.generation += 1
 
-    async def _delete_source(self, name: str) -> None:
-        for need in Need:
+    async def _contribute(self, doomed: list[str], source: str,
+                          services: Sequence[Service]) -> dict[str, int]:
+        """Record the new contributions and settle every service they touch.
+
+        Rows the new services replace, and rows no source lists any more, are deleted; rows
+        other sources still list keep their place with the needs those sources give.
+        Returns the merged needs mask of each new service.
+        """
+        marks = ",".join("?" * len(doomed))
+        await self.db.execute("CREATE TEMP TABLE IF NOT EXISTS touched (id TEXT PRIMARY KEY)")
+        await self.db.execute("DELETE FROM temp.touched")
+        await self.db.execute(
+            f"INSERT OR IGNORE INTO temp.touched SELECT id FROM service_contribution "
+            f"WHERE source IN ({marks})", doomed)
+        await self.db.executemany("INSERT OR IGNORE INTO temp.touched VALUES (?)",
+                                  [(s.id,) for s in services])
+        await self.db.execute(f"DELETE FROM service_contribution WHERE source IN ({marks})",
+                              doomed)
+        await self.db.executemany(
+            "INSERT INTO service_contribution (source, id, needs) VALUES (?, ?, ?)",
+            [(source, s.id, needs_mask(s.categories)) for s in services])
+        remaining: dict[str, dict[str, int]] = {}
+        async with self.db.execute(
+            "SELECT id, source, needs FROM service_contribution WHERE id IN temp.touched"
+        ) as cursor:
+            async for id_, holder, mask in cursor:
+                remaining.setdefault(id_, {})[holder] = int(mask)
+        new_ids = {s.id for s in services}
+        gone: list[int] = []
+        kept: list[tuple[int, int, str]] = []  # key, needs, owner
+        async with self.db.execute(
+            "SELECT key, id, source FROM service WHERE id IN temp.touched"
+        ) as cursor:
+            async for key, id_, owner in cursor:
+                holders = remaining.get(id_, {})
+                if id_ in new_ids or not holders:
+                    gone.append(int(key))
+                else:
+                    mask = 0
+                    for value in holders.values():
+                        mask |= value
+                    kept.append((int(key), mask, owner if owner in holders else min(holders)))
+        await self._unindex(gone + [key for key, _mask, _owner in kept])
+        await self.db.executemany("DELETE FROM service WHERE key = ?", [(k,) for k in gone])
+        await self.db.executemany("UPDATE service SET needs = ?, source = ? WHERE key = ?",
+                                  [(mask, owner, key) for key, mask, owner in kept])
+        await self._index_keys([key for key, _mask, _owner in kept])
+        merged: dict[str, int] = {}
+        for id_ in new_ids:
+            mask = 0
+            for value in remaining.get(id_, {}).values():
+                mask |= value
+            merged[id_] = mask
+        return merged
+
+    async def _upsert_source(self, source: str, format: str, origin: str, region: str,
+                             count: int) -> None:
+        # UPDATE, not INSERT OR REPLACE: a replaced row would cascade to its services.
+        values = (format, origin, region, datetime.now(UTC).replace(microsecond=0).isoformat(),
+                  count, source)
+        cursor = await self.db.execute(
+            "UPDATE directory_source SET format = ?, origin = ?, region = ?, imported_at = ?, "
+            "services = ? WHERE name = ?", values)
+        if cursor.rowcount == 0:
             await self.db.execute(
-                f"DELETE FROM service_rtree_{need.value} "
-                "WHERE key IN (SELECT key FROM service WHERE source = ?)",
-                (name,),
-            )
-        await self.db.execute("DELETE FROM service WHERE source = ?", (name,))
-        await self.db.execute("DELETE FROM directory_source WHERE name = ?", (name,))
+                "INSERT INTO directory_source (format, origin, region, imported_at, services, "
+                "name) VALUES (?, ?, ?, ?, ?, ?)", values)
+
+    async def _unindex(self, keys: list[int]) -> None:
+        for need in Need:
+            await self.db.executemany(f"DELETE FROM service_rtree_{need.value} WHERE key = ?",
+                                      [(key,) for key in keys])
+
+    async def _index_keys(self, keys: list[int]) -> None:
+        """(Re)write the spatial index entries of these services from their rows."""
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            rows = await self.db.execute_fetchall(
+                "SELECT key, lat, lon, hours_key, needs FROM service WHERE key IN (%s)"
+                % ",".join("?" * len(chunk)), chunk)
+            for need in Need:
+                await self.db.executemany(
+                    f"INSERT INTO service_rtree_{need.value} VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(key, lat, lat, lon, lon, hours, hours)
+                     for key, lat, lon, hours, mask in rows if int(mask) & need.bit])
 
     async def _hours_keys(self, services: Sequence[Service]) -> dict[tuple[str, str, str], int]:
         distinct = {(s.opening_hours, s.timezone, s.region) for s in services}

@@ -1,27 +1,53 @@
-"""Reading directories from files: simple CSV, Open Referral HSDS 3.x and OSM GeoJSON.
+"""Reading directories from files: simple CSV, Open Referral HSDS (1.x, 2.0, 3.x), OSM
+GeoJSON (or a raw Overpass answer) and the US federal treatment locator's JSON.
 
-Every reader returns a `ReadResult` (services, problems located as FILE:ROW: FIELD) and
-touches no database: storing is the caller's decision, all or nothing.
+Every reader returns a `ReadResult` (services, problems located as FILE:ROW: FIELD, the
+records left out as meeting no need) and touches no database: storing is the caller's
+decision, all or nothing.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from directory.importers.common import Problem, ReadResult, Severity
+from directory.i18n import N_, Message
+from directory.importers.common import Problem, Progress, ReadResult, Severity
+from directory.importers.findtreatment import read_findtreatment
 from directory.importers.hsds import read_hsds
 from directory.importers.osm import read_osm
 from directory.importers.simple_csv import COLUMNS, read_csv
 
-FORMATS = ("csv", "hsds", "osm")
+FORMATS = ("csv", "hsds", "osm", "findtreatment")
 
 
 def detect_format(path: Path) -> str:
-    if path.is_dir():
+    """The format of a path: a folder or a zip is HSDS, JSON is told apart by its shape,
+    else CSV."""
+    if path.is_dir() or path.suffix.lower() == ".zip":
         return "hsds"
     if path.suffix.lower() in (".geojson", ".json"):
-        return "osm"
+        return "findtreatment" if _looks_like_findtreatment(path) else "osm"
     return "csv"
+
+
+def _looks_like_findtreatment(path: Path) -> bool:
+    """The locator's export is an object with a list of `rows` (OSM has features/elements)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError:
+        return False
+    if b'"rows"' not in head:
+        return False
+    try:
+        document = json.loads(path.read_bytes())
+    except (ValueError, OSError):
+        return False
+    return isinstance(document, dict) and isinstance(document.get("rows"), list) \
+        and "features" not in document and "elements" not in document
 
 
 def default_source(path: Path) -> str:
@@ -30,16 +56,54 @@ def default_source(path: Path) -> str:
 
 
 def read_path(path: Path, *, format: str | None = None, region: str | None = None,
-              source: str | None = None) -> ReadResult:
+              source: str | None = None, encoding: str | None = None,
+              progress: Progress | None = None) -> ReadResult:
     """Read a directory file or folder in the given (or detected) format."""
     kind = format or detect_format(path)
     name = source or default_source(path)
-    if kind == "hsds":
-        return read_hsds(path, source=name, region=region)
-    if kind == "osm":
-        return read_osm(path, source=name, region=region)
-    return read_csv(path, source=name, region=region)
+    readers = {"hsds": read_hsds, "osm": read_osm, "findtreatment": read_findtreatment,
+               "csv": read_csv}
+    return readers[kind](path, source=name, region=region, encoding=encoding,
+                         progress=progress)
 
 
-__all__ = ["COLUMNS", "FORMATS", "Problem", "ReadResult", "Severity", "default_source",
-           "detect_format", "read_path"]
+def read_paths(paths: Sequence[Path], *, format: str, region: str | None, source: str,
+               encoding: str | None = None, progress: Progress | None = None) -> ReadResult:
+    """Several files of one format as one source.
+
+    The same OpenStreetMap object in two files (a doctor exported again as a dentist) is one
+    service with the needs of both; in other formats an id used twice is an error.
+    """
+    if len(paths) == 1:
+        return read_path(paths[0], format=format, region=region, source=source,
+                         encoding=encoding, progress=progress)
+    merged = ReadResult()
+    first: dict[str, tuple[int, str, int]] = {}  # id -> (index, file, row)
+    for path in paths:
+        part = read_path(path, format=format, region=region, source=source,
+                         encoding=encoding, progress=progress)
+        merged.version = merged.version or part.version
+        merged.problems.extend(part.problems)
+        merged.out_of_scope.extend(part.out_of_scope)
+        for service, row, file in zip(part.services, part.rows, part.files, strict=True):
+            seen = first.get(service.id)
+            if seen is None:
+                first[service.id] = (len(merged.services), file, row)
+                merged.services.append(service)
+                merged.rows.append(row)
+                merged.files.append(file)
+            elif format == "osm":
+                index = seen[0]
+                kept = merged.services[index]
+                merged.services[index] = replace(
+                    kept, categories=kept.categories | service.categories)
+            else:
+                merged.problems.append(Problem(file, row, "id", Message(
+                    N_("duplicate id %(value)r, first used in %(file)s on row %(first)d"),
+                    {"value": service.id, "file": seen[1], "first": seen[2]}),
+                    record=f"{file}:{row}"))
+    return merged
+
+
+__all__ = ["COLUMNS", "FORMATS", "Problem", "Progress", "ReadResult", "Severity",
+           "default_source", "detect_format", "read_path", "read_paths"]

@@ -3,22 +3,30 @@
 Each format's reader turns its rows into plain fields and hands them to `ServiceChecker`,
 so the rules for coordinates, needs, hours, ids and the rest are written once and give the
 same messages whatever the format.
+
+Severity follows what a field is for. A record without an id, a name, usable coordinates or
+a recognisable need, or with an id already used in its source, cannot be shown to anyone:
+that is an error for the record (the import is refused, or the record skipped with
+--skip-invalid). Everything else is repaired where it can be (a website without its
+scheme, a phone number in a local format, a language name instead of a code) or left empty
+(an e-mail address in the website column, hours that do not parse), with a warning that
+says what was done, and the service is imported.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from gettext import NullTranslations
 from pathlib import Path
 
-from babel import Locale, UnknownLocaleError
-
 from directory import geo, hours
 from directory.i18n import N_, Message, Translator
+from directory.importers import fields
+from directory.mapping import needs_from_text
 from directory.model import Need, Service
 
 
@@ -29,13 +37,19 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with an input file, located as FILE:ROW: FIELD."""
+    """One thing wrong with an input file, located as FILE:ROW: FIELD.
+
+    `record` is the record it concerns (the service's id, or FILE:ROW when it has none);
+    None means the file as a whole (a missing column, a file that is not CSV), which no
+    --skip-invalid can get past.
+    """
 
     file: str
     row: int  # line number (CSV) or feature number (GeoJSON); 1 for the file as a whole
     field: str
     message: Message
     severity: Severity = Severity.ERROR
+    record: str | None = None
 
     def render(self, translator: Translator) -> str:
         return f"{self.file}:{self.row}: {self.field}: {self.message.render(translator)}"
@@ -44,14 +58,24 @@ class Problem:
         return self.render(NullTranslations())
 
 
+# Called by readers as they go: (records done, records in all). The CLI draws a bar with it.
+Progress = Callable[[int, int], None]
+
+
 @dataclass
 class ReadResult:
-    """The services read from a file, what was wrong, and which rows were left out."""
+    """The services read from a file, what was wrong, and what was left out and why."""
 
     services: list[Service] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)  # row of each service, same order
-    not_in_scope: int = 0  # records that meet no deflection need (e.g. a food bank)
+    files: list[str] = field(default_factory=list)  # and the file that row is in
+    out_of_scope: list[str] = field(default_factory=list)  # names of records meeting no need
+    version: str = ""  # the format's version where it has several (e.g. "HSDS 1.x")
+
+    @property
+    def not_in_scope(self) -> int:
+        return len(self.out_of_scope)
 
     @property
     def errors(self) -> list[Problem]:
@@ -61,30 +85,66 @@ class ReadResult:
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity is Severity.WARNING]
 
-    def error_rows(self) -> set[int]:
-        return {p.row for p in self.errors}
+    @property
+    def file_errors(self) -> list[Problem]:
+        """Errors about a file as a whole: nothing can be imported past them."""
+        return [p for p in self.errors if p.record is None]
+
+    def invalid_records(self) -> set[str]:
+        return {p.record for p in self.errors if p.record is not None}
+
+    def repaired_records(self) -> set[str]:
+        """Imported records that carry at least one warning (something was repaired)."""
+        valid = {s.id for s in self.services} - self.invalid_records()
+        return {p.record for p in self.warnings if p.record in valid}
 
     def without_invalid(self) -> ReadResult:
-        """The valid services only (for --skip-invalid)."""
-        bad = self.error_rows()
-        kept = [(s, r) for s, r in zip(self.services, self.rows, strict=True) if r not in bad]
-        return ReadResult([s for s, _ in kept], self.problems, [r for _, r in kept],
-                          self.not_in_scope)
+        """The valid services only (for --skip-invalid), chosen by record, not by line."""
+        bad = self.invalid_records()
+        kept = [(s, r, f) for s, r, f in zip(self.services, self.rows, self.files, strict=True)
+                if s.id not in bad]
+        return ReadResult([s for s, _, _ in kept], self.problems, [r for _, r, _ in kept],
+                          [f for _, _, f in kept], self.out_of_scope, self.version)
 
 
-def decode(path: Path, data: bytes, problems: list[Problem]) -> str | None:
-    """UTF-8 text of a file (a spreadsheet's BOM allowed), or None with the problem noted."""
-    if not data.strip():
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def decode(path: Path, data: bytes, problems: list[Problem],
+           encoding: str | None = None) -> str | None:
+    """The text of a file, or None with the problem noted.
+
+    Without `encoding`: UTF-8, or UTF-16 when the file starts with its byte order mark (as
+    spreadsheets save "Unicode text"); a BOM is dropped.
+    """
+    if not data.strip(b" \t\r\n\x00"):
         problems.append(Problem(path.name, 1, "file", Message(N_("the file is empty"))))
         return None
+    if encoding is None:
+        encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8-sig")
+        hint = True
+    else:
+        hint = False
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode(encoding)
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        problems.append(Problem(path.name, line, "file", Message(
-            N_("not UTF-8 text (byte 0x%(byte)02x); save the file as UTF-8"),
-            {"byte": data[error.start]})))
+        if hint:
+            message = Message(N_("not UTF-8 text (byte 0x%(byte)02x); save the file as UTF-8, "
+                                 "or give its encoding, e.g. --encoding cp1252 (Excel in "
+                                 "Western Europe and the Americas) or --encoding utf-16"),
+                              {"byte": data[error.start]})
+        else:
+            message = Message(N_("not %(encoding)s text (byte 0x%(byte)02x)"),
+                              {"encoding": encoding, "byte": data[error.start]})
+        problems.append(Problem(path.name, line, "file", message))
         return None
+    except LookupError:
+        problems.append(Problem(path.name, 1, "file", Message(
+            N_("%(encoding)s is not an encoding Python knows (e.g. utf-8, cp1252, utf-16, "
+               "latin-1)"), {"encoding": encoding})))
+        return None
+    return text.removeprefix("\ufeff")
 
 
 def parse_need(text: str) -> Need | None:
@@ -95,12 +155,13 @@ def parse_need(text: str) -> Need | None:
         return None
 
 
-_TRUE = {"true", "yes", "1", "y"}
-_FALSE = {"false", "no", "0", "n"}
-
-
 class ServiceChecker:
-    """Checks the fields of one service at a time and remembers ids across a file."""
+    """Checks the fields of one record at a time and remembers ids across a source.
+
+    A reader calls `begin(row)` for each record, the field checks, then `add()` with the
+    service or nothing (a record with an error is left out by the reader). Every problem
+    raised in between belongs to that record.
+    """
 
     def __init__(self, file: str, source: str, region: str | None,
                  result: ReadResult) -> None:
@@ -108,28 +169,42 @@ class ServiceChecker:
         self.source = source
         self.region = region
         self.result = result
-        self._first_row: dict[str, int] = {}
+        self._first_row: dict[str, tuple[str, int]] = {}
+        self._record: str | None = None
+        self._country = ""
 
-    def _problem(self, row: int, field_name: str, msgid: str, severity: Severity = Severity.ERROR,
-                 **params: object) -> None:
-        self.result.problems.append(
-            Problem(self.file, row, field_name, Message(msgid, params), severity))
+    def begin(self, row: int, record: str = "") -> None:
+        """Start a record; `record` names it (its id) until `unique_id` finds the id."""
+        label = record.strip()
+        # An id already taken must not draw this record's problems onto the first one.
+        self._record = label if label and label not in self._first_row else f"{self.file}:{row}"
+        self._country = ""
 
-    def coordinate(self, row: int, lat_text: str, lon_text: str) -> tuple[float, float] | None:
+    def problem(self, row: int, field_name: str, msgid: str,
+                severity: Severity = Severity.ERROR, **params: object) -> None:
+        """A problem of the current record (of the file, before any `begin`)."""
+        self.result.problems.append(Problem(self.file, row, field_name, Message(msgid, params),
+                                            severity, self._record))
+
+    def warn(self, row: int, field_name: str, msgid: str, **params: object) -> None:
+        self.problem(row, field_name, msgid, Severity.WARNING, **params)
+
+    def coordinate(self, row: int, lat_text: str, lon_text: str,
+                   names: tuple[str, str] = ("lat", "lon")) -> tuple[float, float] | None:
         values: list[float] = []
-        for name, text in (("lat", lat_text), ("lon", lon_text)):
+        for name, text in zip(names, (lat_text, lon_text), strict=True):
             text = text.strip()
             if not text:
-                self._problem(row, name, N_("missing"))
+                self.problem(row, name, N_("missing"))
                 continue
             try:
                 value = float(text.replace(",", ".")) if text.count(",") == 1 and "." not in text \
                     else float(text)
             except ValueError:
-                self._problem(row, name, N_("not a number: %(value)s"), value=text)
+                self.problem(row, name, N_("not a number: %(value)s"), value=text)
                 continue
             if not math.isfinite(value):
-                self._problem(row, name, N_("not a number: %(value)s"), value=text)
+                self.problem(row, name, N_("not a number: %(value)s"), value=text)
                 continue
             values.append(value)
         if len(values) != 2:
@@ -137,129 +212,192 @@ class ServiceChecker:
         lat, lon = values
         if not -90 <= lat <= 90:
             if -90 <= lon <= 90 and -180 <= lat <= 180:
-                self._problem(row, "lat", N_("%(value)s is out of range (-90 to 90); lat and lon "
-                                             "look swapped"), value=lat_text.strip())
+                self.problem(row, names[0], N_("%(value)s is out of range (-90 to 90); lat and "
+                                               "lon look swapped"), value=lat_text.strip())
             else:
-                self._problem(row, "lat", N_("%(value)s is out of range (-90 to 90)"),
-                              value=lat_text.strip())
+                self.problem(row, names[0], N_("%(value)s is out of range (-90 to 90)"),
+                             value=lat_text.strip())
             return None
         if not -180 <= lon <= 180:
-            self._problem(row, "lon", N_("%(value)s is out of range (-180 to 180)"),
-                          value=lon_text.strip())
+            self.problem(row, names[1], N_("%(value)s is out of range (-180 to 180)"),
+                         value=lon_text.strip())
             return None
         if lat == 0 and lon == 0:
-            self._problem(row, "lat", N_("0,0 is not a real place (coordinates left empty?)"))
+            self.problem(row, names[0], N_("0,0 is not a real place (coordinates left empty?)"))
             return None
         return lat, lon
 
     def needs(self, row: int, field_name: str, texts: Iterable[str]) -> frozenset[Need] | None:
+        """Needs named in a list; a word that is not a need is read for its meaning."""
         found: set[Need] = set()
-        ok = True
         for text in texts:
             if not text.strip():
                 continue
             need = parse_need(text)
-            if need is None:
-                self._problem(row, field_name, N_("unknown need %(value)r (known: %(known)s)"),
-                              value=text.strip(), known=", ".join(Need))
-                ok = False
-            else:
+            if need is not None:
                 found.add(need)
-        if ok and not found:
-            self._problem(row, field_name, N_("no need given (known: %(known)s)"),
-                          known=", ".join(Need))
+                continue
+            meant = needs_from_text(text)
+            if meant:
+                found |= meant
+                self.warn(row, field_name, N_("%(value)r is not a need; read as %(needs)s"),
+                          value=text.strip(), needs=", ".join(sorted(meant)))
+            else:
+                self.warn(row, field_name, N_("unknown need %(value)r left out (known: "
+                                              "%(known)s)"),
+                          value=text.strip(), known=", ".join(Need))
+        if not found:
+            self.problem(row, field_name, N_("no recognisable need (known: %(known)s)"),
+                         known=", ".join(Need))
             return None
-        return frozenset(found) if ok else None
+        return frozenset(found)
 
-    def walk_in(self, row: int, text: str) -> tuple[bool, bool | None]:
+    def walk_in(self, row: int, text: str) -> bool | None:
         value = text.strip().lower()
         if not value:
-            return True, None
-        if value in _TRUE:
-            return True, True
-        if value in _FALSE:
-            return True, False
-        self._problem(row, "walk_in", N_("%(value)r is not true or false"), value=text.strip())
-        return False, None
-
-    def languages(self, row: int, texts: Iterable[str]) -> tuple[str, ...] | None:
-        codes: list[str] = []
-        ok = True
-        for text in texts:
-            code = text.strip()
-            if not code:
-                continue
-            try:
-                Locale.parse(code.replace("_", "-"), sep="-")
-            except (ValueError, UnknownLocaleError):
-                self._problem(row, "languages", N_("unknown language code %(value)r"), value=code)
-                ok = False
-                continue
-            codes.append(code.replace("_", "-"))
-        return tuple(codes) if ok else None
-
-    def website(self, row: int, text: str) -> str | None:
-        url = text.strip()
-        if url and not url.lower().startswith(("http://", "https://")):
-            self._problem(row, "website", N_("%(value)r is not a web address (http:// or "
-                                             "https://)"), value=url)
             return None
-        return url
+        if value in fields.TRUE:
+            return True
+        if value in fields.FALSE:
+            return False
+        self.warn(row, "walk_in", N_("%(value)r is not true or false; imported as unknown"),
+                  value=text.strip())
+        return None
+
+    def languages(self, row: int, texts: Iterable[str]) -> tuple[str, ...]:
+        codes: list[str] = []
+        for text in texts:
+            if not text.strip():
+                continue
+            code = fields.language_code(text)
+            if code is None:
+                self.warn(row, "languages", N_("unknown language %(value)r left out"),
+                          value=text.strip())
+                continue
+            if code not in codes:
+                codes.append(code)
+        return tuple(codes)
+
+    def website(self, row: int, text: str) -> str:
+        url = text.strip()
+        if not url:
+            return ""
+        if url.lower().startswith(("http://", "https://")):
+            if " " in url or len(url) < 11:
+                self.warn(row, "website", N_("%(value)r is not a web address; left out"),
+                          value=url)
+                return ""
+            return url
+        if fields.EMAIL.match(url):
+            self.warn(row, "website", N_("%(value)r is an e-mail address, not a web address; "
+                                         "left out"), value=url)
+            return ""
+        if not fields.URL_SCHEME.match(url) and fields.BARE_HOST.match(url):
+            fixed = "https://" + url
+            self.warn(row, "website", N_("%(value)r has no scheme; imported as %(fixed)s"),
+                      value=url, fixed=fixed)
+            return fixed
+        self.warn(row, "website", N_("%(value)r is not a web address; left out"), value=url)
+        return ""
+
+    def phone(self, row: int, text: str, field_name: str = "phone") -> str:
+        """Numbers in the international format of the service's country; else as written."""
+        written = " ".join(text.split())
+        if not written:
+            return ""
+        country = self._country or (self.region or "").partition("-")[0] or None
+        numbers = fields.phone_numbers(written, country)
+        if numbers:
+            return "; ".join(numbers)
+        if not any(char.isdigit() for char in written):
+            self.warn(row, field_name, N_("%(value)r is not a phone number; left out"),
+                      value=written)
+            return ""
+        if country is None:
+            self.warn(row, field_name, N_("%(value)r is not an international phone number; kept "
+                                          "as written"), value=written)
+        else:
+            self.warn(row, field_name, N_("%(value)r is not a phone number of %(country)s; kept "
+                                          "as written"), value=written, country=country)
+        return written
 
     def opening_hours(self, row: int, text: str) -> str:
         expression = " ".join(text.split())
-        problems = hours.check(expression)
+        problems = fields.check_hours(expression)
         for message in problems:
-            self.result.problems.append(
-                Problem(self.file, row, "opening_hours", message, Severity.WARNING))
+            self.result.problems.append(Problem(self.file, row, "opening_hours", message,
+                                                Severity.WARNING, self._record))
         if problems:
             return ""
         if hours.uses_unsupported_holiday_form(expression):
-            self._problem(row, "opening_hours", N_("this form of PH uses opening-hours-py's own "
-                                                   "holiday calendar, which may miss holidays"),
-                          Severity.WARNING)
+            self.warn(row, "opening_hours", N_("this form of PH uses opening-hours-py's own "
+                                               "holiday calendar, which may miss holidays"))
         return expression
 
     def unique_id(self, row: int, text: str) -> str | None:
         service_id = text.strip()
         if not service_id:
-            self._problem(row, "id", N_("missing"))
+            self.problem(row, "id", N_("missing"))
             return None
         first = self._first_row.get(service_id)
         if first is not None:
-            self._problem(row, "id", N_("duplicate id %(value)r, first used on row %(first)d"),
-                          value=service_id, first=first)
+            # The first record keeps the id; this one is reported under its row.
+            self._record = f"{self.file}:{row}"
+            file, first_row = first
+            if file == self.file:
+                self.problem(row, "id", N_("duplicate id %(value)r, first used on row "
+                                           "%(first)d"), value=service_id, first=first_row)
+            else:
+                self.problem(row, "id", N_("duplicate id %(value)r, first used in %(file)s on "
+                                           "row %(first)d"),
+                             value=service_id, file=file, first=first_row)
             return None
-        self._first_row[service_id] = row
+        self._record = service_id
+        self._first_row[service_id] = (self.file, row)
         return service_id
 
     def required(self, row: int, field_name: str, text: str) -> str | None:
         value = " ".join(text.split())
         if not value:
-            self._problem(row, field_name, N_("missing"))
+            self.problem(row, field_name, N_("missing"))
             return None
         return value
 
     def place(self, lat: float, lon: float) -> tuple[str, str]:
-        """Timezone and holiday region of a point: --region if given, else its country."""
-        zone = geo.timezone_at(lat, lon)
-        return zone, self.region if self.region is not None else geo.country_of_zone(zone)
+        """Timezone and holiday region of a point: --region if given, else its country.
 
-    def add(self, row: int, service: Service) -> None:
+        Also sets the country that phone numbers of this record are read for.
+        """
+        zone = geo.timezone_at(lat, lon)
+        self._country = geo.country_of_zone(zone)
+        return zone, self.region if self.region is not None else self._country
+
+    def out_of_scope(self, name: str) -> None:
+        self.result.out_of_scope.append(" ".join(name.split()))
+
+    def add(self, row: int, service: Service, file: str | None = None) -> None:
+        """A valid service, read from `row` of `file` (default: the checker's file)."""
         self.result.services.append(service)
         self.result.rows.append(row)
+        self.result.files.append(file or self.file)
 
     def finish(self) -> ReadResult:
-        """File-wide checks once every row is read: swapped coordinates that stayed in range."""
-        points = [(s.lat, s.lon, r) for s, r in zip(self.result.services, self.result.rows,
-                                                   strict=True)]
-        if len(points) >= 5:
-            mid_lat = statistics.median(p[0] for p in points)
-            mid_lon = statistics.median(p[1] for p in points)
-            for lat, lon, row in points:
+        """File-wide checks once every row is read: coordinates swapped but still in range
+        are swapped back when the place then lies among the others in the file."""
+        services, rows = self.result.services, self.result.rows
+        if len(services) >= 5:
+            mid_lat = statistics.median(s.lat for s in services)
+            mid_lon = statistics.median(s.lon for s in services)
+            for index, (service, row) in enumerate(zip(services, rows, strict=True)):
+                lat, lon = service.lat, service.lon
                 here = geo.haversine_m(lat, lon, mid_lat, mid_lon)
                 flipped = geo.haversine_m(lon, lat, mid_lat, mid_lon) if abs(lon) <= 90 else here
                 if here > 500_000 and flipped < 100_000:
-                    self._problem(row, "lat", N_("lat and lon look swapped: swapped back, this "
-                                                 "place is near the others in the file"))
+                    self._record = service.id
+                    self.warn(row, "lat", N_("lat and lon look swapped: swapped back, this place "
+                                             "is then near the others in the file"))
+                    zone, region = self.place(lon, lat)
+                    services[index] = replace(service, lat=lon, lon=lat, timezone=zone,
+                                              region=region)
+        self._record = None
         return self.result

@@ -60,23 +60,30 @@ def test_import_replaces_the_demo_and_a_bad_file_changes_nothing(
     assert "as source city" in out
     assert [r["id"] for r in search(capsys, db_path)] == ["city-1", "city-2"]
 
-    bad = write_csv([service_row(id="city-9"), service_row(id="city-9", lat="north")])
+    bad = write_csv([service_row(id="city-9"), service_row(id="city-9", lat="north"),
+                     service_row(id="city-10", website="www.example.org")])
     code, out, err = run(capsys, "directory", "import", str(bad), "--db", str(db_path))
     assert code == 2
     assert err.splitlines() == [
         "city.csv:3: id: duplicate id 'city-9', first used on row 2",
         "city.csv:3: lat: not a number: north",
-        "nothing imported; the directory is unchanged",
+        "city.csv:4: website: 'www.example.org' has no scheme; imported as "
+        "https://www.example.org (warning)",
+        "nothing imported; the directory is unchanged (1 record has errors; --skip-invalid "
+        "imports the others and lists the ones skipped)",
     ]
+    assert out == "0 to import, 1 repaired, 0 skipped, 0 out of scope (no need)\n"
     assert [r["id"] for r in search(capsys, db_path)] == ["city-1", "city-2"]
 
     code, out, err = run(capsys, "directory", "import", str(bad), "--skip-invalid",
                          "--db", str(db_path))
     assert code == 0
-    assert "city.csv:3: lat: not a number: north (row skipped)" in err
-    assert "imported 1 service " in out
-    assert "skipped 1 invalid row" in out
-    assert [r["id"] for r in search(capsys, db_path)] == ["city-9"]
+    assert "city.csv:3: lat: not a number: north (record skipped)" in err
+    assert out.splitlines() == [
+        "2 to import, 1 repaired, 1 skipped, 0 out of scope (no need)",
+        f"imported 2 services from {bad} as source city",
+    ]
+    assert [r["id"] for r in search(capsys, db_path)] == ["city-10", "city-9"]
 
 
 def test_import_refuses_ids_another_source_uses(
@@ -92,15 +99,64 @@ def test_import_refuses_ids_another_source_uses(
 def test_check_validates_without_writing(
         capsys: pytest.CaptureFixture[str], tmp_path: Path, write_csv: WriteCsv) -> None:
     good = write_csv([service_row(opening_hours="whenever")])
-    code, _out, err = run(capsys, "directory", "check", str(good))
+    code, out, err = run(capsys, "directory", "check", str(good))
     assert code == 0
     assert err.startswith("city.csv:2: opening_hours: hours do not parse")
     assert err.rstrip().endswith("(warning)")
+    assert out.splitlines() == ["1 to import, 1 repaired, 0 skipped, 0 out of scope (no need)",
+                                "check only: the directory is unchanged"]
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     code, _out, err = run(capsys, "directory", "check", str(empty))
-    assert (code, err) == (2, "empty.csv:1: file: the file is empty\n")
+    assert (code, err) == (2, "empty.csv:1: file: the file is empty\n"
+                              "nothing imported; the directory is unchanged\n")
     assert not list(tmp_path.glob("*.sqlite3"))
+
+
+def _osm(tmp_path: Path, name: str, *tags: dict[str, str]) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": f"node/{number}", "properties": properties,
+         "geometry": {"type": "Point", "coordinates": [-87.6 - number / 100, 41.9]}}
+        for number, properties in enumerate(tags, start=1)]}))
+    return path
+
+
+def test_check_prints_exactly_what_import_would_with_the_same_exit_code(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, write_csv: WriteCsv) -> None:
+    """Every kind of file: the same problems, the same summary, the same exit code."""
+    files = [
+        write_csv([service_row(), service_row(id="svc-2", phone="call", walk_in="?")], "a.csv"),
+        write_csv([service_row(), service_row(id="svc-2", lat="")], "b.csv"),
+        write_csv([], "c.csv"),
+        _osm(tmp_path, "food.geojson", {"name": "Food bank", "amenity": "food_bank"},
+             {"name": "Library", "amenity": "library"}),
+        _osm(tmp_path, "mixed.geojson", {"name": "Pantry", "amenity": "food_bank"},
+             {"name": "Needles", "vending": "syringes", "website": "needles.example.org"}),
+    ]
+    for number, path in enumerate(files):
+        for extra in ([], ["--skip-invalid"]):
+            db = str(tmp_path / f"{number}-{len(extra)}.sqlite3")
+            checked = run(capsys, "directory", "check", str(path), "--db", db, *extra)
+            imported = run(capsys, "directory", "import", str(path), "--db", db, *extra)
+            assert checked[0] == imported[0], path
+            assert checked[2] == imported[2], path
+            assert checked[1].splitlines()[:-1] == imported[1].splitlines()[:-1], path
+
+
+def test_nothing_in_scope_says_why(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                   db_path: Path) -> None:
+    path = _osm(tmp_path, "food.geojson", {"name": "Food bank", "amenity": "food_bank"},
+                {"name": "Library", "amenity": "library"})
+    for command in ("check", "import"):
+        code, out, err = run(capsys, "directory", command, str(path), "--db", str(db_path))
+        assert code == 2
+        assert out.splitlines()[:2] == [
+            "0 to import, 0 repaired, 0 skipped, 2 out of scope (no need)",
+            "out of scope (they meet no deflection need): Food bank; Library"]
+        assert err.startswith("nothing imported: no record meets a deflection need (the needs "
+                              "are treatment, detox, moud, harm_reduction, naloxone, crisis, "
+                              "shelter, peer_support;")
 
 
 @pytest.mark.parametrize(("argv", "message"), [

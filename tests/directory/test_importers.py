@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 
-from directory.importers import Severity, read_path
+from directory.importers import Severity, read_path, read_paths
 from directory.importers.hsds import schedule_to_opening_hours
 from directory.model import Need
+from directory.importers.simple_csv import COLUMNS
 from tests.conftest import service_row
 
 WriteCsv = Callable[..., Path]
@@ -42,79 +44,139 @@ def test_region_option_sets_the_holiday_region(write_csv: WriteCsv) -> None:
     assert result.services[0].region == "US-IL"
 
 
-def test_missing_and_unexpected_columns(write_csv: WriteCsv) -> None:
-    columns = ("id", "name", "categories", "lat", "longitude", "address", "phone",
-               "opening_hours", "languages", "walk_in", "website", "description")
-    path = write_csv([service_row()], columns=columns)
-    assert rendered(path) == [
-        "city.csv:1: lon: column missing",
-        "city.csv:1: longitude: unexpected column (expected exactly: id,name,categories,lat,"
-        "lon,address,phone,opening_hours,languages,walk_in,website,description)",
-    ]
-
-
-@pytest.mark.parametrize(("lat", "lon", "message"), [
-    ("", "-87.6", "city.csv:3: lat: missing"),
-    ("41.8", "", "city.csv:3: lon: missing"),
-    ("north", "-87.6", "city.csv:3: lat: not a number: north"),
-    ("nan", "-87.6", "city.csv:3: lat: not a number: nan"),
-    ("95", "100", "city.csv:3: lat: 95 is out of range (-90 to 90)"),
-    ("-87.6", "41.8", None),  # in range but swapped: caught by the file-wide check below
-    ("141.8", "41.8", "city.csv:3: lat: 141.8 is out of range (-90 to 90); lat and lon look "
-                      "swapped"),
-    ("41.8", "-187.6", "city.csv:3: lon: -187.6 is out of range (-180 to 180)"),
-    ("0", "0", "city.csv:3: lat: 0,0 is not a real place (coordinates left empty?)"),
-])
-def test_bad_coordinates(write_csv: WriteCsv, lat: str, lon: str, message: str | None) -> None:
-    path = write_csv([service_row(), service_row(id="svc-2", lat=lat, lon=lon)])
-    errors = rendered(path)
-    if message is not None:
-        assert errors == [message]
-    else:
-        assert errors == []
-
-
-def test_coordinates_swapped_but_in_range_are_caught_against_the_rest_of_the_file(
+def test_columns_in_any_order_with_common_names_and_optional_ones_left_out(
         write_csv: WriteCsv) -> None:
-    rows = [service_row(id=f"svc-{i}", lat=f"41.8{i}", lon=f"-87.6{i}") for i in range(6)]
-    rows.append(service_row(id="swapped", lat="-87.63", lon="41.88"))
-    errors = rendered(write_csv(rows))
-    assert errors == ["city.csv:8: lat: lat and lon look swapped: swapped back, this place is "
-                      "near the others in the file"]
+    columns = ("name", "longitude", "latitude", "id", "needs", "notes")
+    path = write_csv([{"id": "a", "name": "Clinic", "needs": "detox", "latitude": "41.88",
+                       "longitude": "-87.63", "notes": "ask for Sam"}], columns=columns)
+    result = read_path(path)
+    assert [p.render_english() for p in result.problems] == [
+        "city.csv:1: notes: not a Deflect column; ignored (the columns read are: id,name,"
+        "categories,lat,lon,address,phone,opening_hours,languages,walk_in,website,description)"]
+    assert result.warnings == result.problems
+    (service,) = result.services
+    assert (service.id, service.lat, service.lon, service.opening_hours) == (
+        "a", 41.88, -87.63, "")
 
 
-def test_duplicate_ids_unknown_needs_bad_flags(write_csv: WriteCsv) -> None:
+def test_a_required_column_missing_is_an_error_for_the_file(write_csv: WriteCsv) -> None:
+    columns = ("id", "name", "categories", "lat", "address")
+    result = read_path(write_csv([service_row()], columns=columns))
+    assert [p.render_english() for p in result.problems] == ["city.csv:1: lon: column missing"]
+    assert result.file_errors == result.problems
+    assert result.services == []
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_semicolon_and_tab_separated_files_as_spreadsheets_save_them(
+        tmp_path: Path, delimiter: str) -> None:
+    path = tmp_path / "excel.csv"
+    rows = [list(COLUMNS), [service_row()[c] for c in COLUMNS],
+            [service_row(id="svc-2", lat="41,9", lon="-87,6")[c] for c in COLUMNS]]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, delimiter=delimiter).writerows(rows)
+    result = read_path(path)
+    assert result.problems == []
+    assert [(s.id, s.lat, s.lon) for s in result.services] == [
+        ("svc-1", 41.8806, -87.6298), ("svc-2", 41.9, -87.6)]
+    assert result.services[0].categories == {Need.DETOX, Need.TREATMENT}
+
+
+def test_a_one_cell_header_hints_at_the_separator(tmp_path: Path) -> None:
+    path = tmp_path / "pipes.csv"
+    path.write_text("|".join(COLUMNS) + "\n" + "|".join(service_row().values()) + "\n")
+    errors = rendered(path)
+    assert errors[-1] == ("pipes.csv:1: file: the header is one cell; the file may use another "
+                          "separator (, ; and tab are read)")
+
+
+def test_fatal_and_repaired_fields(write_csv: WriteCsv) -> None:
     path = write_csv([
         service_row(),
         service_row(categories="detox;rehab"),
-        service_row(id="svc-3", categories=""),
-        service_row(id="svc-4", walk_in="maybe", website="example.org", languages="en;xx-yy-zz"),
+        service_row(id="svc-3", categories="", name=" "),
+        service_row(id="svc-4", walk_in="maybe", website="example.org/help",
+                    languages="en;Spanish;xx-yy-zz", phone="(312) 555-0199"),
+        service_row(id="svc-5", categories="food;clothes", website="info@example.org"),
+        service_row(id="svc-6", website="call us", phone="ask at the desk"),
+        service_row(id="svc-7", phone="555 01", lat=""),
+        service_row(id="svc-8", phone="555 01"),
     ])
-    assert rendered(path) == [
+    result = read_path(path)
+    assert [p.render_english() for p in result.errors] == [
         "city.csv:3: id: duplicate id 'svc-1', first used on row 2",
-        "city.csv:3: categories: unknown need 'rehab' (known: treatment, detox, moud, "
+        "city.csv:4: name: missing",
+        "city.csv:4: categories: no recognisable need (known: treatment, detox, moud, "
         "harm_reduction, naloxone, crisis, shelter, peer_support)",
-        "city.csv:4: categories: no need given (known: treatment, detox, moud, harm_reduction, "
-        "naloxone, crisis, shelter, peer_support)",
-        "city.csv:5: walk_in: 'maybe' is not true or false",
-        "city.csv:5: languages: unknown language code 'xx-yy-zz'",
-        "city.csv:5: website: 'example.org' is not a web address (http:// or https://)",
+        "city.csv:6: categories: no recognisable need (known: treatment, detox, moud, "
+        "harm_reduction, naloxone, crisis, shelter, peer_support)",
+        "city.csv:8: lat: missing",
     ]
+    assert [p.render_english() for p in result.warnings] == [
+        "city.csv:3: categories: 'rehab' is not a need; read as treatment",
+        "city.csv:5: walk_in: 'maybe' is not true or false; imported as unknown",
+        "city.csv:5: languages: unknown language 'xx-yy-zz' left out",
+        "city.csv:5: website: 'example.org/help' has no scheme; imported as "
+        "https://example.org/help",
+        "city.csv:6: categories: unknown need 'food' left out (known: treatment, detox, moud, "
+        "harm_reduction, naloxone, crisis, shelter, peer_support)",
+        "city.csv:6: categories: unknown need 'clothes' left out (known: treatment, detox, "
+        "moud, harm_reduction, naloxone, crisis, shelter, peer_support)",
+        "city.csv:6: website: 'info@example.org' is an e-mail address, not a web address; "
+        "left out",
+        "city.csv:7: website: 'call us' is not a web address; left out",
+        "city.csv:7: phone: 'ask at the desk' is not a phone number; left out",
+        "city.csv:8: phone: '555 01' is not an international phone number; kept as written",
+        "city.csv:9: phone: '555 01' is not a phone number of US; kept as written",
+    ]
+    assert {p.record for p in result.errors} == {"city.csv:3", "svc-3", "svc-5", "svc-7"}
+    assert result.invalid_records() == {"city.csv:3", "svc-3", "svc-5", "svc-7"}
+    by_id = {s.id: s for s in result.services}
+    assert set(by_id) == {"svc-1", "svc-4", "svc-6", "svc-8"}
+    four = by_id["svc-4"]
+    assert (four.walk_in, four.website, four.phone, four.languages) == (
+        None, "https://example.org/help", "+1 312-555-0199", ("en", "es"))
+    assert (by_id["svc-6"].website, by_id["svc-6"].phone) == ("", "")
+    assert by_id["svc-1"].phone == "+1 312-555-0000"
+    assert by_id["svc-8"].phone == "555 01"
+    assert result.repaired_records() == {"svc-4", "svc-6", "svc-8"}
 
 
-def test_wrong_encoding_names_the_line(tmp_path: Path) -> None:
+def test_phone_numbers_are_read_for_the_country_of_the_place(write_csv: WriteCsv) -> None:
+    path = write_csv([
+        service_row(id="london", lat="51.5246", lon="-0.1340", phone="020 7946 0000"),
+        service_row(id="vienna", lat="48.2082", lon="16.3738", phone="01 4000 0; 0664 1234567"),
+    ])
+    result = read_path(path)
+    assert result.problems == []
+    assert [s.phone for s in result.services] == ["+44 20 7946 0000",
+                                                   "+43 1 40000; +43 664 1234567"]
+
+
+def test_wrong_encoding_names_the_line_and_the_option(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     header = "id,name,categories,lat,lon,address,phone,opening_hours,languages,walk_in,website,"
     row = "description\n1,Caf\xe9,detox,41.8,-87.6,,,,,,,\n"
-    path.write_bytes((header + row).encode("latin-1"))
+    path.write_bytes((header + row).encode("cp1252"))
     assert rendered(path) == [
-        "latin1.csv:2: file: not UTF-8 text (byte 0xe9); save the file as UTF-8"]
+        "latin1.csv:2: file: not UTF-8 text (byte 0xe9); save the file as UTF-8, or give its "
+        "encoding, e.g. --encoding cp1252 (Excel in Western Europe and the Americas) or "
+        "--encoding utf-16"]
+    result = read_path(path, encoding="cp1252")
+    assert result.problems == []
+    assert result.services[0].name == "Caf\xe9"
+    assert rendered(path, encoding="no-such-codec") == [
+        "latin1.csv:1: file: no-such-codec is not an encoding Python knows (e.g. utf-8, "
+        "cp1252, utf-16, latin-1)"]
 
 
-def test_byte_order_mark_from_a_spreadsheet_is_fine(write_csv: WriteCsv) -> None:
-    path = write_csv([service_row()])
-    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
-    assert read_path(path).errors == []
+def test_utf16_unicode_text_from_a_spreadsheet(tmp_path: Path) -> None:
+    path = tmp_path / "unicode.txt"
+    lines = ["\t".join(COLUMNS), "\t".join(service_row(name="Zürich Café").values())]
+    path.write_bytes("\r\n".join(lines).encode("utf-16"))  # with its byte order mark
+    result = read_path(path, format="csv")
+    assert result.problems == []
+    assert result.services[0].name == "Zürich Café"
 
 
 @pytest.mark.parametrize("content", [b"", b"  \n\n"])
@@ -142,6 +204,7 @@ def test_skip_invalid_keeps_the_valid_rows(write_csv: WriteCsv) -> None:
     assert len(result.errors) == 1
     kept = result.without_invalid()
     assert [s.id for s in kept.services] == ["svc-1"]
+    assert kept.rows == [2]
 
 
 def test_multiline_quoted_field_rows_are_numbered_by_their_first_line(
@@ -317,3 +380,16 @@ def test_hsds_schedule_conversion() -> None:
 def test_severity_of_warnings_is_not_error(write_csv: WriteCsv) -> None:
     result = read_path(write_csv([service_row(opening_hours="PH +1 day off")]))
     assert [p.severity for p in result.problems] == [Severity.WARNING]
+
+
+def test_several_csv_files_as_one_source_refuse_an_id_used_in_two(
+        write_csv: WriteCsv) -> None:
+    first = write_csv([service_row(id="a"), service_row(id="b")], "one.csv")
+    second = write_csv([service_row(id="c"), service_row(id="a")], "two.csv")
+    result = read_paths([first, second], format="csv", region=None, source="teams")
+    assert [p.render_english() for p in result.problems] == [
+        "two.csv:3: id: duplicate id 'a', first used in one.csv on row 2"]
+    assert result.invalid_records() == {"two.csv:3"}
+    assert [(s.id, r, f) for s, r, f in zip(result.services, result.rows, result.files,
+                                            strict=True)] == [
+        ("a", 2, "one.csv"), ("b", 3, "one.csv"), ("c", 2, "two.csv")]

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import aiosqlite
 
 from bot.database import MIGRATIONS, directory_session, open_database
 from directory.importers import read_path
-from directory.model import Need
+from directory.model import Need, Service
 from directory.search import nearest
-from directory.store import DEMO_SOURCE, open_directory
+from directory.store import DEMO_SOURCE, Directory, open_directory
 from tests.conftest import service_row
 
 
@@ -82,3 +83,51 @@ async def test_schema_version_is_recorded(db: aiosqlite.Connection) -> None:
         assert await cursor.fetchone() == ("wal",)
     async with db.execute("PRAGMA foreign_keys") as cursor:
         assert await cursor.fetchone() == (1,)
+
+
+async def test_one_osm_object_in_two_sources_is_one_service_with_the_needs_of_both(
+        directory: Directory) -> None:
+    """A clinic exported once as an addiction practice and once as a methadone clinic."""
+    clinic = Service(id="node/7", name="Clinic", categories=frozenset({Need.TREATMENT}),
+                     lat=48.2, lon=16.37, timezone="Europe/Vienna", region="AT")
+    await directory.replace_source("addiction", [clinic], format="osm", origin="a", region="")
+    await directory.replace_source(
+        "methadone", [replace(clinic, categories=frozenset({Need.MOUD, Need.TREATMENT}))],
+        format="osm", origin="b", region="")
+
+    async def found(need: Need) -> list[tuple[str, frozenset[Need]]]:
+        return [(m.service.id, m.service.categories)
+                for m in await nearest(directory, 48.2, 16.37, [need], limit=5)]
+
+    both = frozenset({Need.MOUD, Need.TREATMENT})
+    assert await found(Need.MOUD) == [("node/7", both)]
+    assert await found(Need.TREATMENT) == [("node/7", both)]
+    # Taking the methadone export back leaves the clinic with what the other source says.
+    await directory.replace_source("methadone", [], format="osm", origin="b", region="")
+    assert await found(Need.MOUD) == []
+    assert await found(Need.TREATMENT) == [("node/7", frozenset({Need.TREATMENT}))]
+    # And when the first source drops it too, it is gone, index and all.
+    await directory.replace_source("addiction", [], format="osm", origin="a", region="")
+    assert await found(Need.TREATMENT) == []
+    assert await directory.all_services() == []
+    for need in Need:
+        rows = await directory.db.execute_fetchall(
+            f"SELECT count(*) FROM service_rtree_{need.value}")
+        assert list(rows) == [(0,)]
+
+
+async def test_the_second_source_re_imported_keeps_the_first_ones_share(
+        directory: Directory) -> None:
+    clinic = Service(id="node/7", name="Clinic", categories=frozenset({Need.TREATMENT}),
+                     lat=48.2, lon=16.37, timezone="Europe/Vienna", region="AT")
+    await directory.replace_source("a", [clinic], format="osm", origin="a", region="")
+    moud = replace(clinic, name="Clinic (new name)", categories=frozenset({Need.MOUD}))
+    for _ in range(2):
+        await directory.replace_source("b", [moud], format="osm", origin="b", region="")
+    (_key, _hours, service), = await directory.all_services()
+    assert (service.name, service.categories, service.source) == (
+        "Clinic (new name)", frozenset({Need.MOUD, Need.TREATMENT}), "b")
+    await directory.replace_source("b", [], format="osm", origin="b", region="")
+    (_key, _hours, service), = await directory.all_services()
+    assert (service.name, service.categories, service.source) == (
+        "Clinic (new name)", frozenset({Need.TREATMENT}), "a")

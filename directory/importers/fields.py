@@ -1,0 +1,85 @@
+"""Reading single fields as real exports write them: yes/no, web and e-mail addresses,
+phone numbers, language names and codes, and opening hours (checked once per expression).
+
+Pure functions of their text, cached where a file repeats values; `ServiceChecker` decides
+what a result means for the record and says so.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache, lru_cache
+
+import phonenumbers
+from babel import Locale, UnknownLocaleError
+
+from directory import hours
+
+TRUE = {"true", "yes", "1", "y", "t"}
+FALSE = {"false", "no", "0", "n", "f"}
+URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+# A host name with a top-level domain of letters, optionally a port and a path.
+BARE_HOST = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}\.?(?::\d+)?(?:[/?#]\S*)?$", re.I)
+_INTERNATIONAL = phonenumbers.PhoneNumberFormat.INTERNATIONAL
+EMAIL = re.compile(r"^(?:mailto:)?[^@\s/]+@[^@\s/]+\.[a-z]{2,}$", re.I)
+
+
+@cache
+def _language_names() -> dict[str, str]:
+    """Language names as people write them (English and each language's own) -> code."""
+    names: dict[str, str] = {}
+    english = Locale("en")
+    for code, name in english.languages.items():
+        names.setdefault(name.casefold(), code)
+    for code in list(english.languages):
+        try:
+            own = Locale.parse(code).get_display_name(code)
+        except (ValueError, UnknownLocaleError):
+            continue
+        if own:
+            names.setdefault(own.casefold(), code)
+    return names
+
+
+@cache
+def language_code(text: str) -> str | None:
+    """A language tag (`es`, `pt-BR`, `zh-Hant`) from a code or a name; None if neither."""
+    value = text.strip()
+    if not value:
+        return None
+    tag = value.replace("_", "-")
+    if re.fullmatch(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*", tag):
+        try:
+            locale = Locale.parse(tag, sep="-")
+        except (ValueError, UnknownLocaleError):
+            locale = None
+        if locale is not None:
+            parts = tag.split("-")
+            if len(parts) == 1:  # a bare language (also a 3-letter one): no guessed region
+                return locale.language
+            return "-".join(p for p in (locale.language, locale.script, locale.territory) if p)
+    name = re.sub(r"\s*\(.*\)\s*$", "", value).casefold()
+    return _language_names().get(name)
+
+
+_ONE_NUMBER = re.compile(r"\+?[\d\s().\-/]+(?:\s*(?:ext\.?|x|#)\s*\d+)?", re.I)
+
+
+def phone_numbers(text: str, country: str | None) -> list[str]:
+    """The numbers in a phone field, each in international format; [] if none reads."""
+    if _ONE_NUMBER.fullmatch(text):  # the common case: one number, parsed once (fast)
+        try:
+            number = phonenumbers.parse(text, country)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is not None and phonenumbers.is_possible_number(number):
+            return [phonenumbers.format_number(number, _INTERNATIONAL)]
+    # Several numbers, or words around them ("call 020 7946 0000 or text ..."): find them.
+    matches = phonenumbers.PhoneNumberMatcher(text, country,
+                                              leniency=phonenumbers.Leniency.POSSIBLE)
+    return list(dict.fromkeys(phonenumbers.format_number(match.number, _INTERNATIONAL)
+                              for match in matches))
+
+
+check_hours = lru_cache(maxsize=8192)(hours.check)  # few distinct expressions in a file
