@@ -27,9 +27,9 @@ from directory.importers import (
     detect_format,
     read_paths,
 )
-from directory.progress import progress_bar
 from directory.model import Need
 from directory.present import describe, format_distance
+from directory.progress import progress_bar
 from directory.search import nearest, query_time
 from directory.store import DEMO_SOURCE, Directory
 

@@ -1,6 +1,6 @@
-"""The two mapping tables from other vocabularies to Deflect's needs.
+"""The mapping tables from other vocabularies to Deflect's needs.
 
-Both are data, read top to bottom; every matching row adds its needs. Change them here and
+All are data, read top to bottom; every matching row adds its needs. Change them here and
 nowhere else; the README points to this file.
 
 OpenStreetMap (tags of an Overpass export). `amenity=shelter` is deliberately *not* mapped
@@ -11,12 +11,18 @@ with a homeless qualifier.
 Open Referral HSDS (service names, descriptions and taxonomy terms): keyword patterns,
 matched case-insensitively on word boundaries. A service that matches none is not a
 deflection service (a food bank, a library) and is counted as out of scope, not as an error.
+
+FindTreatment.gov (SAMHSA's treatment locator): the facility type, and the service names its
+JSON rows list (service codes where an export carries them), matched whole. Mental health
+treatment alone is not a need here: a mental-health facility is in scope only through crisis,
+peer support or substance use services it lists. No locator service means harm reduction or
+an emergency shelter, so neither comes from it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from directory.model import Need
 
@@ -24,9 +30,13 @@ Tags = Mapping[str, str]
 
 
 def _has(key: str, *values: str) -> Callable[[Tags], bool]:
+    wanted = frozenset(values)
+
     def test(tags: Tags) -> bool:
-        present = {v.strip() for v in tags.get(key, "").split(";")}
-        return bool(present & set(values)) if values else key in tags
+        value = tags.get(key)
+        if value is None:  # the usual case, and every OSM import asks each feature
+            return False
+        return not wanted.isdisjoint(v.strip() for v in value.split(";")) if wanted else True
     return test
 
 
@@ -107,4 +117,136 @@ def needs_from_text(*texts: str) -> frozenset[Need]:
     for pattern, needs in _HSDS_COMPILED:
         if pattern.search(joined):
             found |= needs
+    return frozenset(found)
+
+
+# FindTreatment.gov locator services: (codes, names, needs, what it means), top to bottom.
+# JSON rows carry names only (`f3` of each `services` entry, joined by "; "); codes are what
+# the National Directory's exports and the locator's filters use. Names match whole, ignoring
+# case and runs of spaces; both wordings are listed: N-SSATS/N-MHSS (2019) and N-SUMHSS
+# (current). A row without needs records a name that must *not* give the need it sounds like.
+FINDTREATMENT_SERVICES: tuple[tuple[tuple[str, ...], tuple[str, ...], frozenset[Need], str],
+                              ...] = (
+    (("SA",), ("Substance use treatment",), frozenset({T}),
+     "type of care: substance use treatment"),
+    (("SUMH", "CO"),
+     ("Treatment for co-occurring serious mental health illness/serious emotional disturbance "
+      "and substance use disorders",
+      "Treatment for co-occurring serious mental illness and substance use disorders",
+      "Treatment for co-occurring substance use plus either serious mental illness (SMI) in "
+      "adults and/or serious emotional disturbance (SED) in children"),
+     frozenset({T}), "type of care: co-occurring mental and substance use disorders"),
+    (("MHSU",), ("Persons with co-occurring mental and substance use disorders",
+                 "Clients with co-occurring mental and substance use disorders"),
+     frozenset({T}), "a program for people with substance use and mental disorders"),
+    (("IDD",), ("Integrated dual disorders treatment",
+                "Integrated Mental and Substance Use Disorder treatment"),
+     frozenset({T}), "substance use and mental illness treated together"),
+    (("SACA",), ("Substance use counseling approach", "Substance use disorder counseling"),
+     frozenset({T}), "substance use counselling"),
+    # Detox is not treatment by itself (FindTreatment.gov says so): detox only.
+    (("DT", "OD", "RD", "HID"),
+     ("Detoxification", "Outpatient detoxification", "Residential detoxification",
+      "Hospital inpatient detoxification"), frozenset({D}), "detox, in any setting"),
+    (("ADTX", "BDTX", "CDTX", "MDTX", "ODTX", "MDET", "DLC"),
+     ("Alcohol Detoxification", "Benzodiazepines Detoxification", "Cocaine Detoxification",
+      "Methamphetamines detoxification", "Opioid Detoxification", "Opioids detoxification",
+      "Routinely uses medication for detoxification",
+      "Medication routinely used during detoxification",
+      "Lofexidine or Clonidine detoxification"), frozenset({D}), "detox from a substance"),
+    (("OMB", "MU", "BU", "NU"),
+     ("Outpatient methadone/buprenorphine or naltrexone treatment",
+      "Methadone used in Treatment", "Buprenorphine used in Treatment",
+      "Naltrexone used in Treatment"), frozenset({M, T}), "opioid medications given"),
+    (("OTP", "SOTP"),
+     ("SAMHSA-certified Opioid Treatment Program", "Federally-certified Opioid Treatment Program",
+      "SAMHSA certification for opioid treatment program (OTP)"), frozenset({M, T}),
+     "a certified opioid treatment program (methadone)"),
+    (("MM", "BUM", "UB", "UN", "RPN", "MWS"),
+     ("Methadone maintenance", "Methadone maintenance for predetermined time",
+      "Buprenorphine maintenance", "Buprenorphine maintenance for predetermined time",
+      "Prescribes/administers buprenorphine", "Prescribes buprenorphine",
+      "Prescribes/administers naltrexone", "Prescribes naltrexone",
+      "Relapse prevention from naltrexone", "Relapse prevention with naltrexone",
+      "Maintenance service with medically supervised withdrawal after stabilization"),
+     frozenset({M, T}), "the facility prescribes or maintains opioid medication"),
+    (("DM", "DB"), ("Methadone detoxification", "Buprenorphine detoxification"),
+     frozenset({M, D, T}), "detox with an opioid medication"),
+    # Buprenorphine with naloxone (Suboxone) is a medication for opioid use disorder: the
+    # naloxone in it is not naloxone given out to reverse overdoses.
+    (("METH", "BWN", "BWON", "BERI", "BSDM"),
+     ("Methadone", "Buprenorphine with naloxone", "Buprenorphine with naloxone (Suboxone®)",
+      "Buprenorphine without naloxone", "Buprenorphine (extended-release, injectable)",
+      "Buprenorphine sub-dermal implant"), frozenset({M, T}), "methadone or buprenorphine"),
+    (("NOE",), ("Naloxone and overdose education",), frozenset({N}),
+     "naloxone and overdose education"),
+    (("WI", "CIT", "PEON", "PEOFF"),
+     ("Psychiatric emergency walk-in services", "Crisis intervention team",
+      "Psychiatric emergency onsite services", "Psychiatric emergency mobile/off-site services"),
+     frozenset({C}), "emergency mental health services"),
+    (("PEER", "RC", "SHG"),
+     ("Consumer-run (peer-support) services", "Mentoring/peer support", "Recovery coach",
+      "Self-help groups"), frozenset({P}), "peer support, recovery coaching, mutual help"),
+    # What these do *not* mean.
+    (("MH",), ("Mental health treatment",), frozenset(),
+     "mental health treatment alone: not a deflection need"),
+    (("MOA", "NMOA", "NOOP", "PAIN"),
+     ("Accepts clients on opioid medication",
+      "Accepts clients on opioid medication but prescribed elsewhere",
+      "Accepts clients using MAT but prescribed elsewhere",
+      "Does not treat opioid addiction", "Does not treat opioid use disorders",
+      "Does not use MAT for opioid use disorders",
+      "Use methadone/buprenorphine for pain management or emergency dosing"), frozenset(),
+     "accepts people on opioid medication prescribed elsewhere, or gives none: not moud"),
+    (("NXN", "VTRL"), ("Naltrexone (oral)", "Naltrexone (extended-release, injectable)"),
+     frozenset(), "naltrexone among pharmacotherapies is also for alcohol: not moud by itself"),
+    (("HH", "HS", "SH"),
+     ("Transitional housing", "Transitional housing, halfway house, or sober home",
+      "Housing services", "Supported housing"), frozenset(),
+     "recovery or supported housing, help finding housing: not an emergency shelter"),
+    (("HI", "RES"),
+     ("Hospital inpatient/24-hour hospital inpatient", "Residential/24-hour residential"),
+     frozenset(), "a 24-hour care setting (not opening hours), for any disorder"),
+    (("SPS",), ("Suicide prevention services",), frozenset(),
+     "risk screening and staff training: not a crisis service to take someone to"),
+)
+
+# FindTreatment.gov `typeFacility`: (value, needs, what it means).
+FINDTREATMENT_FACILITY_TYPES: tuple[tuple[str, frozenset[Need], str], ...] = (
+    ("SA", frozenset({T}), "a substance use treatment facility"),
+    ("OTP", frozenset({M, T}), "an opioid treatment program (methadone, buprenorphine)"),
+    ("BUPREN", frozenset({M, T}), "a buprenorphine prescriber"),
+    ("MH", frozenset(), "a mental health facility: needs only from its services"),
+    ("HRSA", frozenset(), "a health center: needs only from its services"),
+)
+
+
+def _casefold_name(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _findtreatment_index() -> tuple[dict[str, frozenset[Need]], dict[str, frozenset[Need]]]:
+    """(names casefolded -> needs, codes -> needs), the union where a name or code repeats."""
+    names: dict[str, frozenset[Need]] = {}
+    codes: dict[str, frozenset[Need]] = {}
+    for row_codes, row_names, needs, _meaning in FINDTREATMENT_SERVICES:
+        for code in row_codes:
+            codes[code] = codes.get(code, frozenset()) | needs
+        for name in row_names:
+            key = _casefold_name(name)
+            names[key] = names.get(key, frozenset()) | needs
+    return names, codes
+
+
+_FINDTREATMENT_NAMES, _FINDTREATMENT_CODES = _findtreatment_index()
+_FINDTREATMENT_TYPES = {value: needs for value, needs, _meaning in FINDTREATMENT_FACILITY_TYPES}
+
+
+def needs_from_findtreatment(facility_type: str, services: Iterable[str]) -> frozenset[Need]:
+    """Needs of a locator row: its facility type, and each service name (or code) it lists."""
+    found = set(_FINDTREATMENT_TYPES.get(facility_type.strip().upper(), frozenset()))
+    for service in services:
+        text = service.strip()
+        found |= _FINDTREATMENT_CODES.get(text, frozenset())
+        found |= _FINDTREATMENT_NAMES.get(_casefold_name(text), frozenset())
     return frozenset(found)

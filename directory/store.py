@@ -268,9 +268,9 @@ class Directory:
                 await self._upsert_source(source, format, origin, region, len(services))
                 merged = [replace(s, categories=needs_from_mask(needs[s.id])) for s in services]
                 await self._insert(merged, source, await self._hours_keys(merged))
-                await self.db.execute(
-                    "DELETE FROM directory_source WHERE name != ? AND name IN (%s)"
-                    % ",".join("?" * len(doomed)), (source, *doomed))
+                others = [name for name in doomed if name != source]
+                await self.db.executemany("DELETE FROM directory_source WHERE name = ?",
+                                          [(name,) for name in others])
                 await self.db.execute(
                     "DELETE FROM hours_rule WHERE key NOT IN (SELECT hours_key FROM service)"
                 )
@@ -354,9 +354,10 @@ class Directory:
         """(Re)write the spatial index entries of these services from their rows."""
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
             rows = await self.db.execute_fetchall(
-                "SELECT key, lat, lon, hours_key, needs FROM service WHERE key IN (%s)"
-                % ",".join("?" * len(chunk)), chunk)
+                f"SELECT key, lat, lon, hours_key, needs FROM service WHERE key IN ({marks})",
+                chunk)
             for need in Need:
                 await self.db.executemany(
                     f"INSERT INTO service_rtree_{need.value} VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -34,18 +34,22 @@ def detect_format(path: Path) -> str:
 
 
 def _looks_like_findtreatment(path: Path) -> bool:
-    """The locator's export is an object with a list of `rows` (OSM has features/elements)."""
+    """The locator's export: a page with a list of `rows`, a list of such pages, or a bare
+    list of rows with its `name1` and `latitude` (OSM has features or elements)."""
     try:
         with path.open("rb") as handle:
             head = handle.read(1 << 16)
     except OSError:
         return False
-    if b'"rows"' not in head:
+    if b'"rows"' not in head and b'"name1"' not in head:
         return False
     try:
         document = json.loads(path.read_bytes())
     except (ValueError, OSError):
         return False
+    if isinstance(document, list) and document and isinstance(document[0], dict):
+        first = document[0]
+        return isinstance(first.get("rows"), list) or ("name1" in first and "latitude" in first)
     return isinstance(document, dict) and isinstance(document.get("rows"), list) \
         and "features" not in document and "elements" not in document
 
