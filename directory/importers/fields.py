@@ -26,13 +26,20 @@ EMAIL = re.compile(r"^(?:mailto:)?[^@\s/]+@[^@\s/]+\.[a-z]{2,}$", re.I)
 
 
 @cache
-def _language_names() -> dict[str, str]:
-    """Language names as people write them (English and each language's own) -> code."""
+def _english_language_names() -> dict[str, str]:
+    """Language names in English ("Spanish") -> code; one CLDR table, read at once."""
     names: dict[str, str] = {}
-    english = Locale("en")
-    for code, name in english.languages.items():
-        names.setdefault(name.casefold(), code)
-    for code in list(english.languages):
+    for code, name in Locale("en").languages.items():
+        names.setdefault(str(name).casefold(), str(code))
+    return names
+
+
+@cache
+def _own_language_names() -> dict[str, str]:
+    """Each language's name in itself ("español") -> code: read only when a name is not an
+    English one, since it loads every language's CLDR data (seconds, once)."""
+    names: dict[str, str] = {}
+    for code in _english_language_names().values():
         try:
             own = Locale.parse(code).get_display_name(code)
         except (ValueError, UnknownLocaleError):
@@ -60,7 +67,7 @@ def language_code(text: str) -> str | None:
                 return locale.language
             return "-".join(p for p in (locale.language, locale.script, locale.territory) if p)
     name = re.sub(r"\s*\(.*\)\s*$", "", value).casefold()
-    return _language_names().get(name)
+    return _english_language_names().get(name) or _own_language_names().get(name)
 
 
 _ONE_NUMBER = re.compile(r"\+?[\d\s().\-/]+(?:\s*(?:ext\.?|x|#)\s*\d+)?", re.I)

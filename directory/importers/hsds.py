@@ -1,305 +1,83 @@
-"""Open Referral HSDS 3.x, as a CSV datapackage: a folder of one CSV per table.
+"""Open Referral HSDS 1.x, 2.0 and 3.x: a CSV datapackage, as a folder or a .zip of one.
 
-One Deflect service is made per `service_at_location` row: the service's name and needs,
-the location's coordinates and address, the phones, languages and schedules that belong to
-it. Needs come from the service's names, description and taxonomy terms through
-`directory.mapping.HSDS_KEYWORDS`. Weekly schedule rows become an `opening_hours` string;
-rows bounded by valid_from/valid_to become dated rules placed after the weekly ones, so they
-win on their dates (a holiday closure, a winter schedule).
+This module owns making one Deflect service per service-at-location row, with every table
+indexed once by its link columns: the service's name and needs, the location's coordinates
+and address, and the phones, languages and schedules that belong to it. Finding the tables
+and telling the version is `hsds_package`'s job; turning schedule rows into opening hours is
+`hsds_schedules`'s.
+
+Only organizations, services, locations and the service-at-location table are needed (1.0
+without the last links through services.location_id); every other table may be missing or
+hold only its header. Needs come from the service's names, description and taxonomy terms
+through `directory.mapping.needs_from_text`; a service that meets none is out of scope.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
-from directory.i18n import N_, Message
-from directory.importers.common import Problem, ReadResult, ServiceChecker, Severity, decode
+from directory.i18n import N_
+from directory.importers.common import Progress, ReadResult, ServiceChecker
+from directory.importers.hsds_package import Layout, Line, Row, Table, read_package
+from directory.importers.hsds_schedules import convert, schedule_to_opening_hours
 from directory.mapping import needs_from_text
-from directory.model import Service
+from directory.model import Need, Service
 
-REQUIRED = {
-    "organizations.csv": ("id", "name"),
-    "services.csv": ("id", "organization_id", "name"),
-    "locations.csv": ("id", "latitude", "longitude"),
-    "service_at_location.csv": ("id", "service_id", "location_id"),
-    "schedules.csv": ("id", "freq", "byday", "opens_at", "closes_at"),
-    "phones.csv": ("id", "number"),
-    "languages.csv": ("id", "code"),
-}
-OPTIONAL = ("addresses.csv", "taxonomy_terms.csv", "attributes.csv")
-
-_DAYS = {"MO": "Mo", "TU": "Tu", "WE": "We", "TH": "Th", "FR": "Fr", "SA": "Sa", "SU": "Su"}
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-Table = list[tuple[int, dict[str, str]]]  # (line, row)
+__all__ = ["read_hsds", "schedule_to_opening_hours"]
 
 
-def read_hsds(folder: Path, *, source: str, region: str | None) -> ReadResult:
+# HSDS service.status values that mean nobody is there to take a person today.
+_NOT_RUNNING = frozenset({"inactive", "defunct", "temporarily closed"})
+
+
+def read_hsds(folder: Path, *, source: str, region: str | None, encoding: str | None = None,
+              progress: Progress | None = None) -> ReadResult:
+    """Read an HSDS datapackage folder, or a .zip of one."""
     result = ReadResult()
-    tables: dict[str, Table] = {}
-    for name in (*REQUIRED, *OPTIONAL):
-        path = folder / name
-        if not path.is_file():
-            if name in REQUIRED:
-                result.problems.append(Problem(name, 1, "file", Message(
-                    N_("missing from the datapackage folder %(folder)s"),
-                    {"folder": folder.name})))
-            continue
-        table = _read_table(path, REQUIRED.get(name, ()), result)
-        if table is not None:
-            tables[name] = table
-    if result.errors:
+    package = read_package(folder, encoding, result)
+    if package is None:
         return result
-    if not tables["service_at_location.csv"]:
-        result.problems.append(Problem("service_at_location.csv", 1, "file", Message(
-            N_("a header but no services"))))
-        return result
-    return _Assembler(tables, source, region, result).run()
+    layout, tables = package
+    return _Reader(tables, layout, source, region, result).run(progress)
 
 
-def _read_table(path: Path, required: tuple[str, ...], result: ReadResult) -> Table | None:
-    text = decode(path, path.read_bytes(), result.problems)
-    if text is None:
-        return None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    fields = [f.strip() for f in reader.fieldnames or []]
-    missing = [column for column in required if column not in fields]
-    for column in missing:
-        result.problems.append(Problem(path.name, 1, column, Message(N_("column missing"))))
-    if missing:
-        return None
-    rows: Table = []
-    last_line = reader.line_num
-    try:
-        for record in reader:
-            line, last_line = last_line + 1, reader.line_num
-            rows.append((line, {(k or "").strip(): (v or "").strip() for k, v in record.items()
-                                if isinstance(v, str)}))
-    except csv.Error as error:
-        result.problems.append(Problem(path.name, reader.line_num, "file", Message(
-            N_("not a CSV file: %(detail)s"), {"detail": str(error)})))
-        return None
-    return rows
+def _by_id(table: Table, key: str = "id") -> dict[str, Line]:
+    index: dict[str, Line] = {}
+    for line, row in table.rows:
+        if row.get(key):
+            index.setdefault(row[key], (line, row))
+    return index
 
 
-@dataclass(frozen=True)
-class _Span:
-    opens: str
-    closes: str
-
-
-class _Assembler:
-    def __init__(self, tables: dict[str, Table], source: str, region: str | None,
-                 result: ReadResult) -> None:
-        self.tables = tables
-        self.result = result
-        self.checker = ServiceChecker("service_at_location.csv", source, region, result)
-
-    def _index(self, name: str, key: str = "id") -> dict[str, tuple[int, dict[str, str]]]:
-        return {row[key]: (line, row) for line, row in self.tables.get(name, []) if row.get(key)}
-
-    def _group(self, name: str, key: str) -> dict[str, list[dict[str, str]]]:
-        grouped: dict[str, list[dict[str, str]]] = defaultdict(list)
-        for _line, row in self.tables.get(name, []):
-            if row.get(key):
-                grouped[row[key]].append(row)
-        return grouped
-
-    def run(self) -> ReadResult:
-        organizations = self._index("organizations.csv")
-        services = self._index("services.csv")
-        locations = self._index("locations.csv")
-        addresses = self._group("addresses.csv", "location_id")
-        terms = self._index("taxonomy_terms.csv")
-        attributes = self._group("attributes.csv", "link_id")
-        schedules = self.tables["schedules.csv"]
-        locations_per_service: dict[str, int] = defaultdict(int)
-        for _line, row in self.tables["service_at_location.csv"]:
-            locations_per_service[row.get("service_id", "")] += 1
-        checked_locations: dict[str, tuple[float, float] | None] = {}
-
-        for line, link in self.tables["service_at_location.csv"]:
-            checker = self.checker
-            checker.file = "service_at_location.csv"
-            service_row = services.get(link.get("service_id", ""))
-            location_row = locations.get(link.get("location_id", ""))
-            if service_row is None:
-                self._problem("service_at_location.csv", line, "service_id",
-                              N_("no service with id %(value)r"), value=link.get("service_id"))
-            if location_row is None:
-                self._problem("service_at_location.csv", line, "location_id",
-                              N_("no location with id %(value)r"), value=link.get("location_id"))
-            if service_row is None or location_row is None:
-                continue
-            _sline, service = service_row
-            lline, location = location_row
-            term_names = [terms[a["taxonomy_term_id"]][1].get("name", "")
-                          for a in attributes.get(service["id"], [])
-                          if a.get("taxonomy_term_id") in terms]
-            needs = needs_from_text(service.get("name", ""), service.get("alternate_name", ""),
-                                    service.get("description", ""), *term_names)
-            if not needs:
-                self.result.not_in_scope += 1
-                continue
-            service_id = checker.unique_id(line, link["id"])
-            if location["id"] not in checked_locations:
-                checker.file = "locations.csv"
-                checked_locations[location["id"]] = checker.coordinate(
-                    lline, location.get("latitude", ""), location.get("longitude", ""))
-            point = checked_locations[location["id"]]
-            checker.file = "services.csv"
-            website = checker.website(_sline, service.get("url", "") or organizations.get(
-                service.get("organization_id", ""), (0, {}))[1].get("website", ""))
-            languages = checker.languages(_sline, [
-                row.get("code", "") for _line, row in self.tables["languages.csv"]
-                if row.get("service_id") == service["id"]
-                or (row.get("location_id") == location["id"] and not row.get("service_id"))])
-            checker.file = "schedules.csv"
-            opening_hours = self._hours(link, service["id"], location["id"], schedules)
-            if service_id is None or point is None or website is None or languages is None:
-                continue
-            name = service.get("name", "")
-            if locations_per_service[service["id"]] > 1 and location.get("name"):
-                name = f"{name} ({location['name']})"
-            zone, region = checker.place(*point)
-            checker.add(line, Service(
-                id=service_id, name=name, categories=needs, lat=point[0], lon=point[1],
-                address=_address(addresses.get(location["id"], [])),
-                phone=self._phone(link["id"], service["id"], location["id"]),
-                website=website or "", description=service.get("description", ""),
-                opening_hours=opening_hours, languages=languages,
-                min_age=_int(service.get("minimum_age", "")),
-                max_age=_int(service.get("maximum_age", "")),
-                source=checker.source, timezone=zone, region=region,
-            ))
-        return self.checker.finish()
-
-    def _problem(self, file: str, row: int, field: str, msgid: str,
-                 severity: Severity = Severity.ERROR, **params: object) -> None:
-        self.result.problems.append(Problem(file, row, field, Message(msgid, params), severity))
-
-    def _phone(self, link_id: str, service_id: str, location_id: str) -> str:
-        phones = [row for _line, row in self.tables["phones.csv"]]
-        for key, value in (("service_at_location_id", link_id), ("service_id", service_id),
-                           ("location_id", location_id)):
-            for row in phones:
-                if row.get(key) == value and row.get("number"):
-                    extension = row.get("extension", "")
-                    return row["number"] + (f" ext. {extension}" if extension else "")
-        return ""
-
-    def _hours(self, link: dict[str, str], service_id: str, location_id: str,
-               schedules: Table) -> str:
-        """The schedule rows that belong to this service at this location, as OSM hours."""
-        matchers: tuple[Callable[[dict[str, str]], bool], ...] = (
-            lambda r: r.get("service_at_location_id") == link["id"],
-            lambda r: r.get("service_id") == service_id and r.get("location_id") == location_id,
-            lambda r: r.get("service_id") == service_id and not r.get("location_id")
-            and not r.get("service_at_location_id"),
-            lambda r: r.get("location_id") == location_id and not r.get("service_id")
-            and not r.get("service_at_location_id"),
-        )
-        for matches in matchers:
-            rows = [(line, row) for line, row in schedules if matches(row)]
-            if rows:
-                break
-        else:
-            return ""
-        expression = schedule_to_opening_hours(rows, self)
-        if not expression:
-            return ""
-        return self.checker.opening_hours(rows[0][0], expression)
-
-
-def schedule_to_opening_hours(rows: Table, assembler: _Assembler | None = None) -> str:
-    """HSDS weekly schedule rows as one OSM opening_hours expression."""
-    weekly: dict[str, list[_Span]] = defaultdict(list)
-    dated: list[str] = []
+def _group(rows: Iterable[Line], key: str) -> dict[str, list[Line]]:
+    grouped: dict[str, list[Line]] = defaultdict(list)
     for line, row in rows:
-        freq = row.get("freq", "").upper()
-        if freq and freq != "WEEKLY":
-            if assembler:
-                assembler._problem("schedules.csv", line, "freq", N_(
-                    "only WEEKLY schedules are read; this row is left out"), Severity.WARNING)
-            continue
-        days = []
-        for day in row.get("byday", "").upper().replace(" ", "").split(","):
-            if day in _DAYS:
-                days.append(_DAYS[day])
-            elif day and assembler:
-                assembler._problem("schedules.csv", line, "byday", N_(
-                    "%(value)r is not a weekday (MO..SU); this day is left out"),
-                    Severity.WARNING, value=day)
-        opens, closes = _time(row.get("opens_at", "")), _time(row.get("closes_at", ""))
-        valid_from, valid_to = _date(row.get("valid_from", "")), _date(row.get("valid_to", ""))
-        span = _Span(opens, "24:00" if closes in ("23:59", "00:00") and opens == "00:00"
-                     else closes) if opens and closes else None
-        if valid_from or valid_to:
-            start = valid_from or date(2000, 1, 1)
-            end = valid_to or date(2099, 12, 31)
-            selector = f"{_osm_date(start)}-{_osm_date(end)}"
-            day_part = f" {','.join(days)}" if days else ""
-            dated.append(f"{selector}{day_part} {span.opens}-{span.closes}" if span
-                         else f"{selector}{day_part} off")
-        elif span and days:
-            for day in days:
-                weekly[day].append(span)
-    rules: list[str] = []
-    by_spans: dict[tuple[_Span, ...], list[str]] = defaultdict(list)
-    for day in _DAYS.values():
-        if day in weekly:
-            by_spans[tuple(sorted(set(weekly[day]), key=lambda s: s.opens))].append(day)
-    for spans, days in by_spans.items():
-        times = ",".join(f"{s.opens}-{s.closes}" for s in spans)
-        rules.append(f"{_day_ranges(days)} {times}")
-    if dated and not rules:
-        rules.append("off")  # closed outside the dated rules
-    return "; ".join(rules + dated)
+        if row.get(key):
+            grouped[row[key]].append((line, row))
+    return grouped
 
 
-def _day_ranges(days: list[str]) -> str:
-    """"Mo,Tu,We,Fr" -> "Mo-We,Fr": runs of three or more consecutive days as ranges."""
-    order = list(_DAYS.values())
-    runs: list[list[str]] = []
-    for day in days:
-        if runs and order.index(day) == order.index(runs[-1][-1]) + 1:
-            runs[-1].append(day)
-        else:
-            runs.append([day])
-    return ",".join(f"{run[0]}-{run[-1]}" if len(run) > 2 else ",".join(run) for run in runs)
+def _by_owner(table: Table) -> dict[tuple[str, ...], list[Line]]:
+    """Schedule rows by what they belong to, most precise first: ("sal", id), ("both",
+    service, location), ("service", id), ("location", id)."""
+    grouped: dict[tuple[str, ...], list[Line]] = defaultdict(list)
+    for line, row in table.rows:
+        link, service, location = (row.get("service_at_location_id", ""),
+                                   row.get("service_id", ""), row.get("location_id", ""))
+        key = (("sal", link) if link else ("both", service, location) if service and location
+               else ("service", service) if service else ("location", location) if location
+               else None)
+        if key is not None:
+            grouped[key].append((line, row))
+    return grouped
 
 
-def _time(text: str) -> str:
-    parts = text.strip().split(":")
-    if len(parts) < 2 or not all(p.isdigit() for p in parts[:2]):
-        return ""
-    return f"{int(parts[0]):02d}:{int(parts[1]):02d}"
-
-
-def _date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text.strip()[:10]) if text.strip() else None
-    except ValueError:
-        return None
-
-
-def _osm_date(day: date) -> str:
-    return f"{day.year} {_MONTHS[day.month - 1]} {day.day:02d}"
-
-
-def _address(rows: list[dict[str, str]]) -> str:
-    if not rows:
-        return ""
-    row = next((r for r in rows if r.get("address_type") == "physical"), rows[0])
-    parts = [row.get("address_1", ""), row.get("address_2", ""), row.get("city", ""),
-             " ".join(p for p in (row.get("state_province", ""), row.get("postal_code", "")) if p)]
-    return ", ".join(p for p in parts if p)
+def _text(value: str) -> str:
+    """One line of text: newlines written as the two characters \\n (as Miami's 211 export
+    does) and runs of white space become single spaces."""
+    return " ".join(value.replace("\\n", " ").replace("\\r", " ").replace("\\t", " ").split())
 
 
 def _int(text: str) -> int | None:
@@ -307,3 +85,197 @@ def _int(text: str) -> int | None:
         return int(float(text)) if text.strip() else None
     except ValueError:
         return None
+
+
+class _Reader:
+    """One service per service-at-location row, every table indexed once by its links."""
+
+    def __init__(self, tables: dict[str, Table], layout: Layout, source: str,
+                 region: str | None, result: ReadResult) -> None:
+        self.tables = tables
+        self.layout = layout
+        self.checker = ServiceChecker(layout.link, source, region, result)
+        self.organizations = _by_id(tables["organizations.csv"])
+        self.services = _by_id(tables["services.csv"])
+        self.locations = _by_id(tables["locations.csv"])
+        self.addresses = _group(tables[layout.addresses].rows, "location_id")
+        phones = [(line, row) for line, row in tables["phones.csv"].rows
+                  if row.get("number") and row.get("type", "").lower() != "fax"]
+        self.phones = {column: _group(phones, column)
+                       for column in ("service_at_location_id", "service_id", "location_id")}
+        languages = tables["languages.csv"].rows
+        self.service_languages = _group(languages, "service_id")
+        self.location_languages = _group(((line, row) for line, row in languages
+                                          if not row.get("service_id")), "location_id")
+        self.schedules = _by_owner(tables["schedules"])
+        self.holidays = _by_owner(tables[layout.holidays]) if layout.holidays else {}
+        self.terms = self._service_terms()
+        self.sites = Counter(row.get("service_id", "") for _line, row in tables[layout.link].rows)
+
+    def _service_terms(self) -> dict[str, list[str]]:
+        """The taxonomy term names of each service, from every version's link table."""
+        names = {row["id"]: _text(row.get("name") or row.get("term", ""))
+                 for _line, row in self.tables[self.layout.terms].rows if row.get("id")}
+        service_column, term_column = self.layout.term_link_columns
+        found: dict[str, list[str]] = defaultdict(list)
+        for _line, row in self.tables[self.layout.term_links].rows:
+            if row.get(term_column) in names:
+                found[row.get(service_column, "")].append(names[row[term_column]])
+        for _line, row in self.tables["services.csv"].rows:  # 1.0: services.taxonomy_ids
+            for term in row.get("taxonomy_ids", "").split(","):
+                if term.strip() in names:
+                    found[row["id"]].append(names[term.strip()])
+        return found
+
+    def run(self, progress: Progress | None) -> ReadResult:
+        rows = self.tables[self.layout.link].rows
+        for done, (line, link) in enumerate(rows):
+            if progress is not None and done % 1000 == 0:
+                progress(done, len(rows))
+            self._record(line, link)
+        if progress is not None:
+            progress(len(rows), len(rows))
+        self.checker.file = self.layout.link
+        return self.checker.finish()
+
+    def _record(self, line: int, link: Row) -> None:
+        """The references of one link row, and whether it is a deflection service at all."""
+        checker = self.checker
+        checker.file = self.layout.link
+        link_id = link.get("id", "")
+        checker.begin(line, link_id)
+        if self.layout.link == "services.csv":  # 1.0: the service row names its location
+            service: Line | None = (line, link)
+        else:
+            service = self._find(line, link, "service_id", self.services,
+                                 N_("no service with id %(value)r"))
+        if service is None:
+            return
+        row = service[1]
+        name = _text(row.get("name", ""))
+        needs = needs_from_text(name, _text(row.get("alternate_name", "")),
+                                _text(row.get("description", "")), *self.terms.get(row["id"], ()))
+        if not needs:
+            checker.out_of_scope(name or link_id)
+            return
+        status = row.get("status", "").strip().lower()
+        if status in _NOT_RUNNING:
+            # An inactive or defunct service shown as a place to go is a definite wrong answer.
+            checker.file = "services.csv"
+            checker.warn(service[0], "status", N_("the service is %(value)r; left out"),
+                         value=status)
+            return
+        record_id = checker.unique_id(line, link_id)
+        location = self._find(line, link, "location_id", self.locations,
+                              N_("no location with id %(value)r"))
+        if location is not None:
+            self._build(line, record_id, service, location, needs)
+
+    def _build(self, line: int, record_id: str | None, service: Line, location: Line,
+               needs: frozenset[Need]) -> None:
+        """Check the fields of a record in scope, and add it if nothing stops it."""
+        checker = self.checker
+        (service_line, row), (location_line, place) = service, location
+        checker.file = "services.csv"
+        name = checker.required(service_line, "name", _text(row.get("name", "")))
+        checker.file = "locations.csv"
+        point = checker.coordinate(location_line, place.get("latitude", ""),
+                                   place.get("longitude", ""), ("latitude", "longitude"))
+        zone, region = checker.place(*point) if point is not None else ("", "")
+        link_id = "" if self.layout.link == "services.csv" else (record_id or "")
+        keys = (link_id, row["id"], place["id"])
+        website = self._website(service)
+        phone = self._phone(*keys)
+        languages = self._languages(row["id"], place["id"])
+        opening_hours = self._hours(*keys)
+        if record_id is None or name is None or point is None:
+            return
+        if self.sites[row["id"]] > 1 and place.get("name"):
+            name = f"{name} ({_text(place['name'])})"
+        checker.add(line, Service(
+            id=record_id, name=name, categories=needs, lat=point[0], lon=point[1],
+            address=self._address(place["id"]), phone=phone, website=website,
+            description=_text(row.get("description", "")), opening_hours=opening_hours,
+            languages=languages, min_age=_int(row.get("minimum_age", "")),
+            max_age=_int(row.get("maximum_age", "")), source=checker.source, timezone=zone,
+            region=region,
+        ), file=self.layout.link)
+
+    def _find(self, line: int, link: Row, column: str, index: dict[str, Line],
+              msgid: str) -> Line | None:
+        value = link.get(column, "")
+        found = index.get(value)
+        if found is None:
+            self.checker.file = self.layout.link
+            if value:
+                self.checker.problem(line, column, msgid, value=value)
+            else:
+                self.checker.problem(line, column, N_("missing"))
+        return found
+
+    def _website(self, service: Line) -> str:
+        """The service's url, else its organization's (url in 1.x and 2.0, website in 3.x)."""
+        line, row = service
+        if row.get("url"):
+            self.checker.file = "services.csv"
+            return self.checker.website(line, row["url"])
+        organization = self.organizations.get(row.get("organization_id", ""))
+        if organization is None:
+            return ""
+        line, row = organization
+        self.checker.file = "organizations.csv"
+        return self.checker.website(line, row.get("url") or row.get("website", ""))
+
+    def _phone(self, link_id: str, service_id: str, location_id: str) -> str:
+        """The first number of the service at this location, else the service's, else the
+        location's; its extension kept."""
+        for column, key in (("service_at_location_id", link_id), ("service_id", service_id),
+                            ("location_id", location_id)):
+            rows = self.phones[column].get(key) if key else None
+            if rows:
+                line, row = rows[0]
+                extension = row.get("extension", "")
+                self.checker.file = "phones.csv"
+                return self.checker.phone(line, row["number"] + (f" ext. {extension}"
+                                                                 if extension else ""), "number")
+        return ""
+
+    def _languages(self, service_id: str, location_id: str) -> tuple[str, ...]:
+        rows = self.service_languages.get(service_id, []) + \
+            self.location_languages.get(location_id, [])
+        self.checker.file = "languages.csv"
+        codes: list[str] = []
+        for line, row in rows:
+            text = next((row[c] for c in self.layout.language_columns if row.get(c)), "")
+            codes.extend(c for c in self.checker.languages(line, [_text(text)])
+                         if c not in codes)
+        return tuple(codes)
+
+    def _hours(self, link_id: str, service_id: str, location_id: str) -> str:
+        """The schedule rows that belong most precisely to this service at this location."""
+        keys = (("sal", link_id), ("both", service_id, location_id), ("service", service_id),
+                ("location", location_id))
+        weekly = next((self.schedules[k] for k in keys if k in self.schedules), [])
+        holidays = next((self.holidays[k] for k in keys if k in self.holidays), [])
+        if not weekly and not holidays:
+            return ""
+        weekly_file = self.tables["schedules"].file
+        converted = convert(weekly, weekly_file, holidays, self.layout.holidays)
+        for note in converted.notes:
+            self.checker.file = note.file
+            self.checker.warn(note.row, note.field_name, note.msgid, **note.params)
+        if not converted.expression:
+            return ""
+        self.checker.file = weekly_file if weekly else self.layout.holidays
+        return self.checker.opening_hours((weekly or holidays)[0][0], converted.expression)
+
+    def _address(self, location_id: str) -> str:
+        """The location's physical address (a postal one is not where a person goes)."""
+        rows = [row for _line, row in self.addresses.get(location_id, [])
+                if row.get("address_type", "").lower() in ("", "physical")]
+        if not rows:
+            return ""
+        row = rows[0]
+        parts = (row.get("address_1", ""), row.get("address_2", ""), row.get("city", ""),
+                 f"{row.get('state_province', '')} {row.get('postal_code', '')}")
+        return ", ".join(part for part in map(_text, parts) if part)

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from directory.importers import Severity, read_path, read_paths
-from directory.importers.hsds import schedule_to_opening_hours
-from directory.model import Need
 from directory.importers.simple_csv import COLUMNS
+from directory.model import Need
 from tests.conftest import service_row
 
 WriteCsv = Callable[..., Path]
@@ -239,7 +238,8 @@ def test_osm_tags_map_to_needs_and_polygons_use_their_centroid(tmp_path: Path) -
                  "opening_hours": "Mo-Fr 08:00-17:00", "phone": "+1 312 555 0100",
                  "addr:housenumber": "10", "addr:street": "Main St", "addr:city": "Chicago"},
                 square, "way/1"),
-        feature({"vending": "syringes"}, point(-87.65, 41.9), "node/2"),
+        feature({"vending": "syringes", "operator": "City Health"}, point(-87.65, 41.9),
+                "node/2"),
         feature({"amenity": "shelter", "shelter_type": "public_transport", "name": "Bus stop"},
                 point(-87.66, 41.9), "node/3"),
         feature({"amenity": "social_facility", "social_facility": "shelter",
@@ -256,23 +256,26 @@ def test_osm_tags_map_to_needs_and_polygons_use_their_centroid(tmp_path: Path) -
     assert clinic.address == "10 Main St Chicago"
     assert clinic.opening_hours == "Mo-Fr 08:00-17:00"
     assert vending.categories == {Need.HARM_REDUCTION}
-    assert vending.name == "node/2"  # no name: a warning, the id stands in
-    assert [w.field for w in result.warnings] == ["name"]
+    assert vending.name == "City Health"  # no name: the operator stands in
+    assert result.warnings == []
     assert shelter.categories == {Need.SHELTER}
-    assert result.not_in_scope == 1  # the bus shelter is not a homeless shelter
+    assert result.out_of_scope == ["Bus stop"]  # a bus shelter is not a homeless shelter
 
 
 def test_osm_bad_features(tmp_path: Path) -> None:
     path = write_geojson(tmp_path, [
         feature({"name": "A", "vending": "syringes"}, None, "node/1"),
         feature({"name": "B", "vending": "syringes"}, point(-87.6, 141.0), "node/2"),
-        feature({"name": "C", "vending": "syringes"}, point(-87.6, 41.0), "node/2"),
+        feature({"vending": "syringes"}, point(-87.6, 41.0), "node/3"),
     ])
-    assert rendered(path) == [
-        "overpass.geojson:1: geometry: missing or not a Point, LineString or Polygon",
+    result = read_path(path)
+    assert [p.render_english() for p in result.errors] == [
         "overpass.geojson:2: lat: 141.0 is out of range (-90 to 90); lat and lon look swapped",
-        "overpass.geojson:3: id: duplicate id 'node/2', first used on row 2",
+        "overpass.geojson:3: name: no name, operator or brand tag",
     ]
+    assert [p.render_english() for p in result.warnings] == [
+        "overpass.geojson:1: geometry: 'A' has no geometry; left out"]
+    assert result.file_errors == []
 
 
 def test_osm_not_json(tmp_path: Path) -> None:
@@ -280,101 +283,6 @@ def test_osm_not_json(tmp_path: Path) -> None:
     path.write_text('{"type": "FeatureCollection",\n "features": [}')
     (error,) = rendered(path)
     assert error.startswith("broken.geojson:2: file: not valid JSON")
-
-
-# --- Open Referral HSDS ----------------------------------------------------------------------
-
-HSDS = {
-    "organizations.csv": "id,name,website\norg1,Northside Health,https://example.org\n",
-    "services.csv": (
-        "id,organization_id,name,description,url,minimum_age,maximum_age\n"
-        "s1,org1,Detox and Withdrawal Management,Medically monitored,,18,\n"
-        "s2,org1,Food Pantry,Groceries for families,,,\n"
-        "s3,org1,Peer Recovery Coaching,Recovery coaches,,,\n"),
-    "locations.csv": ("id,name,latitude,longitude\n"
-                      "l1,Main,41.95,-87.65\nl2,Annex,41.96,-87.66\n"),
-    "addresses.csv": ("id,location_id,address_1,city,state_province,postal_code,address_type\n"
-                      "a1,l1,1 Main St,Chicago,IL,60640,physical\n"),
-    "service_at_location.csv": "id,service_id,location_id\nsal1,s1,l1\nsal2,s2,l1\nsal3,s3,l2\n",
-    "schedules.csv": (
-        "id,service_id,location_id,service_at_location_id,freq,byday,opens_at,closes_at,"
-        "valid_from,valid_to\n"
-        "sc1,,,sal1,WEEKLY,\"MO,TU,WE,TH,FR\",08:00,18:00,,\n"
-        "sc2,,,sal1,WEEKLY,SA,09:00,13:00,,\n"
-        "sc3,,,sal1,WEEKLY,,,,2025-12-24,2025-12-26\n"
-        "sc4,s3,,,WEEKLY,\"MO,WE\",00:00,23:59,,\n"),
-    "phones.csv": "id,service_id,service_at_location_id,number,extension\n"
-                  "p1,s1,,312-555-0100,12\n",
-    "languages.csv": "id,service_id,location_id,code\nlang1,s1,,es\n",
-}
-
-
-def write_hsds(tmp_path: Path, **changes: str | None) -> Path:
-    folder = tmp_path / "northside"
-    folder.mkdir()
-    for name, text in {**HSDS, **changes}.items():
-        if text is not None:
-            (folder / name).write_text(text)
-    return folder
-
-
-def test_hsds_datapackage(tmp_path: Path) -> None:
-    result = read_path(write_hsds(tmp_path))
-    assert result.errors == []
-    detox, peer = result.services
-    assert detox.id == "sal1"
-    assert detox.categories == {Need.DETOX, Need.TREATMENT}
-    assert detox.opening_hours == (
-        "Mo-Fr 08:00-18:00; Sa 09:00-13:00; 2025 Dec 24-2025 Dec 26 off")
-    assert detox.phone == "312-555-0100 ext. 12"
-    assert detox.address == "1 Main St, Chicago, IL 60640"
-    assert detox.languages == ("es",)
-    assert detox.min_age == 18
-    assert detox.max_age is None
-    assert detox.website == "https://example.org"  # the organization's, the service has none
-    assert peer.categories == {Need.PEER_SUPPORT}
-    assert peer.opening_hours == "Mo,We 00:00-24:00"
-    assert result.not_in_scope == 1  # the food pantry
-
-
-def test_hsds_missing_file_and_broken_references(tmp_path: Path) -> None:
-    folder = write_hsds(tmp_path, **{"phones.csv": None})
-    assert rendered(folder) == ["phones.csv:1: file: missing from the datapackage folder "
-                                "northside"]
-    other = tmp_path / "other"
-    other.mkdir()
-    for name, text in HSDS.items():
-        (other / name).write_text(text)
-    (other / "service_at_location.csv").write_text(
-        "id,service_id,location_id\nsal1,s1,l9\nsal2,s9,l1\n")
-    (other / "locations.csv").write_text("id,name,latitude,longitude\nl1,Main,91,-87.65\n")
-    assert rendered(other) == [
-        "service_at_location.csv:2: location_id: no location with id 'l9'",
-        "service_at_location.csv:3: service_id: no service with id 's9'",
-    ]
-
-
-def test_hsds_bad_coordinates_name_the_locations_file(tmp_path: Path) -> None:
-    folder = write_hsds(tmp_path, **{"locations.csv": "id,name,latitude,longitude\n"
-                                                      "l1,Main,91,-97.65\nl2,Annex,41.96,x\n"})
-    assert rendered(folder) == [
-        "locations.csv:2: lat: 91 is out of range (-90 to 90)",
-        "locations.csv:3: lon: not a number: x",
-    ]
-
-
-def test_hsds_schedule_conversion() -> None:
-    rows = [
-        (2, {"freq": "WEEKLY", "byday": "MO,TU", "opens_at": "09:00:00", "closes_at": "12:00"}),
-        (3, {"freq": "WEEKLY", "byday": "MO,TU", "opens_at": "13:00", "closes_at": "17:00"}),
-        (4, {"freq": "WEEKLY", "byday": "FR,SA", "opens_at": "22:00", "closes_at": "06:00"}),
-        (5, {"freq": "WEEKLY", "byday": "SU", "opens_at": "00:00", "closes_at": "23:59"}),
-        (6, {"freq": "WEEKLY", "byday": "MO", "opens_at": "10:00", "closes_at": "14:00",
-             "valid_from": "2025-12-29", "valid_to": "2025-12-29"}),
-    ]
-    assert schedule_to_opening_hours(rows) == (
-        "Mo,Tu 09:00-12:00,13:00-17:00; Fr,Sa 22:00-06:00; Su 00:00-24:00; "
-        "2025 Dec 29-2025 Dec 29 Mo 10:00-14:00")
 
 
 def test_severity_of_warnings_is_not_error(write_csv: WriteCsv) -> None:
