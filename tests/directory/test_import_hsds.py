@@ -527,3 +527,17 @@ def test_a_service_at_several_locations_is_named_by_each(tmp_path: Path) -> None
         ("sal1", "Detox and Withdrawal Management (Main)"),
         ("sal3", "Detox and Withdrawal Management (Annex)")]
     assert result.services[1].opening_hours == ""  # sal1's schedules are not the annex's
+
+
+@pytest.mark.parametrize("status", ["inactive", "defunct", "Temporarily Closed"])
+def test_services_that_are_not_running_are_left_out_with_a_warning(
+        tmp_path: Path, status: str) -> None:
+    services = HSDS_3["services.csv"].replace("id,organization_id,name,",
+                                              "id,status,organization_id,name,")
+    services = services.replace("s1,org1,", f"s1,{status},org1,").replace(
+        "s2,org1,", "s2,active,org1,").replace("s3,org1,", "s3,,org1,")
+    result = read(write_package(tmp_path, {**HSDS_3, "services.csv": services}))
+    assert [s.id for s in result.services] == ["sal3"]
+    assert rendered(result, Severity.WARNING) == [
+        f"services.csv:2: status: the service is {status.lower()!r}; left out"]
+    assert result.errors == []
