@@ -172,6 +172,7 @@ class ServiceChecker:
         self._first_row: dict[str, tuple[str, int]] = {}
         self._record: str | None = None
         self._country = ""
+        self._failed = False  # the current record has an error: it will not be imported
 
     def begin(self, row: int, record: str = "") -> None:
         """Start a record; `record` names it (its id) until `unique_id` finds the id."""
@@ -179,10 +180,12 @@ class ServiceChecker:
         # An id already taken must not draw this record's problems onto the first one.
         self._record = label if label and label not in self._first_row else f"{self.file}:{row}"
         self._country = ""
+        self._failed = False
 
     def problem(self, row: int, field_name: str, msgid: str,
                 severity: Severity = Severity.ERROR, **params: object) -> None:
         """A problem of the current record (of the file, before any `begin`)."""
+        self._failed = self._failed or severity is Severity.ERROR
         self.result.problems.append(Problem(self.file, row, field_name, Message(msgid, params),
                                             severity, self._record))
 
@@ -314,6 +317,8 @@ class ServiceChecker:
                       value=written)
             return ""
         if country is None:
+            if self._failed:  # no place to read it for, and the record is refused anyway
+                return written
             self.warn(row, field_name, N_("%(value)r is not an international phone number; kept "
                                           "as written"), value=written)
         else:

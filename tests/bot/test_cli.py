@@ -134,6 +134,13 @@ def test_check_prints_exactly_what_import_would_with_the_same_exit_code(
         _osm(tmp_path, "mixed.geojson", {"name": "Pantry", "amenity": "food_bank"},
              {"name": "Needles", "vending": "syringes", "website": "needles.example.org"}),
     ]
+    data = Path(__file__).parents[1] / "directory" / "data"
+    files += [data / "hsds" / "open211-miami",
+              data / "findtreatment" / "cbhsq_2019_charlottesville_5rows.json"]
+    broken_hsds = tmp_path / "broken-hsds"
+    broken_hsds.mkdir()
+    (broken_hsds / "services.csv").write_text("id,name\ns1,Detox\n")
+    files.append(broken_hsds)
     for number, path in enumerate(files):
         for extra in ([], ["--skip-invalid"]):
             db = str(tmp_path / f"{number}-{len(extra)}.sqlite3")

@@ -125,7 +125,6 @@ def test_fatal_and_repaired_fields(write_csv: WriteCsv) -> None:
         "left out",
         "city.csv:7: website: 'call us' is not a web address; left out",
         "city.csv:7: phone: 'ask at the desk' is not a phone number; left out",
-        "city.csv:8: phone: '555 01' is not an international phone number; kept as written",
         "city.csv:9: phone: '555 01' is not a phone number of US; kept as written",
     ]
     assert {p.record for p in result.errors} == {"city.csv:3", "svc-3", "svc-5", "svc-7"}
@@ -301,3 +300,11 @@ def test_several_csv_files_as_one_source_refuse_an_id_used_in_two(
     assert [(s.id, r, f) for s, r, f in zip(result.services, result.rows, result.files,
                                             strict=True)] == [
         ("a", 2, "one.csv"), ("b", 3, "one.csv"), ("c", 2, "two.csv")]
+
+
+def test_a_phone_at_a_place_of_no_country_is_kept_as_written(write_csv: WriteCsv) -> None:
+    """A boat clinic at sea: no country to read a local number for."""
+    result = read_path(write_csv([service_row(lat="0.5", lon="-30.0", phone="555 0100")]))
+    assert [p.render_english() for p in result.problems] == [
+        "city.csv:2: phone: '555 0100' is not an international phone number; kept as written"]
+    assert result.services[0].phone == "555 0100"
