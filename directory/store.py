@@ -266,7 +266,10 @@ class Directory:
                 doomed = [source] if source == DEMO_SOURCE else [source, DEMO_SOURCE]
                 needs = await self._contribute(doomed, source, services)
                 await self._upsert_source(source, format, origin, region, len(services))
-                merged = [replace(s, categories=needs_from_mask(needs[s.id])) for s in services]
+                # Only a service another source also lists changes (replace() is slow).
+                merged = [s if needs[s.id] == needs_mask(s.categories)
+                          else replace(s, categories=needs_from_mask(needs[s.id]))
+                          for s in services]
                 await self._insert(merged, source, await self._hours_keys(merged))
                 others = [name for name in doomed if name != source]
                 await self.db.executemany("DELETE FROM directory_source WHERE name = ?",
@@ -299,27 +302,30 @@ class Directory:
             "INSERT INTO service_contribution (source, id, needs) VALUES (?, ?, ?)",
             [(source, s.id, needs_mask(s.categories)) for s in services])
         remaining: dict[str, dict[str, int]] = {}
-        async with self.db.execute(
-            "SELECT id, source, needs FROM service_contribution WHERE id IN temp.touched"
-        ) as cursor:
-            async for id_, holder, mask in cursor:
-                remaining.setdefault(id_, {})[holder] = int(mask)
+        # execute_fetchall: one hop to the database thread, not one per 64 rows.
+        for id_, holder, mask in await self.db.execute_fetchall(
+                "SELECT id, source, needs FROM service_contribution WHERE id IN temp.touched"):
+            remaining.setdefault(id_, {})[holder] = int(mask)
         new_ids = {s.id for s in services}
         gone: list[int] = []
         kept: list[tuple[int, int, str]] = []  # key, needs, owner
-        async with self.db.execute(
-            "SELECT key, id, source FROM service WHERE id IN temp.touched"
-        ) as cursor:
-            async for key, id_, owner in cursor:
-                holders = remaining.get(id_, {})
-                if id_ in new_ids or not holders:
-                    gone.append(int(key))
-                else:
-                    mask = 0
-                    for value in holders.values():
-                        mask |= value
-                    kept.append((int(key), mask, owner if owner in holders else min(holders)))
-        await self._unindex(gone + [key for key, _mask, _owner in kept])
+        for key, id_, owner in await self.db.execute_fetchall(
+                "SELECT key, id, source FROM service WHERE id IN temp.touched"):
+            holders = remaining.get(id_, {})
+            if id_ in new_ids or not holders:
+                gone.append(int(key))
+            else:
+                mask = 0
+                for value in holders.values():
+                    mask |= value
+                kept.append((int(key), mask, owner if owner in holders else min(holders)))
+        await self.db.execute("CREATE TEMP TABLE IF NOT EXISTS settled (key INTEGER PRIMARY KEY)")
+        await self.db.execute("DELETE FROM temp.settled")
+        await self.db.executemany("INSERT INTO temp.settled VALUES (?)",
+                                  [(key,) for key in gone] + [(key,) for key, _m, _o in kept])
+        for need in Need:  # one statement per index, not one per row: imports replace 100k
+            await self.db.execute(
+                f"DELETE FROM service_rtree_{need.value} WHERE key IN temp.settled")
         await self.db.executemany("DELETE FROM service WHERE key = ?", [(k,) for k in gone])
         await self.db.executemany("UPDATE service SET needs = ?, source = ? WHERE key = ?",
                                   [(mask, owner, key) for key, mask, owner in kept])
@@ -345,11 +351,6 @@ class Directory:
                 "INSERT INTO directory_source (format, origin, region, imported_at, services, "
                 "name) VALUES (?, ?, ?, ?, ?, ?)", values)
 
-    async def _unindex(self, keys: list[int]) -> None:
-        for need in Need:
-            await self.db.executemany(f"DELETE FROM service_rtree_{need.value} WHERE key = ?",
-                                      [(key,) for key in keys])
-
     async def _index_keys(self, keys: list[int]) -> None:
         """(Re)write the spatial index entries of these services from their rows."""
         for start in range(0, len(keys), 500):
@@ -371,11 +372,9 @@ class Directory:
             sorted(distinct),
         )
         keys: dict[tuple[str, str, str], int] = {}
-        async with self.db.execute(
-            "SELECT key, opening_hours, timezone, region FROM hours_rule"
-        ) as cursor:
-            async for key, expression, zone, region in cursor:
-                keys[(expression, zone, region)] = key
+        for key, expression, zone, region in await self.db.execute_fetchall(
+                "SELECT key, opening_hours, timezone, region FROM hours_rule"):
+            keys[(expression, zone, region)] = key
         return keys
 
     async def _insert(
