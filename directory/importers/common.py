@@ -15,6 +15,7 @@ says what was done, and the service is imported.
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from collections.abc import Callable, Iterable
@@ -145,6 +146,26 @@ def decode(path: Path, data: bytes, problems: list[Problem],
                "latin-1)"), {"encoding": encoding})))
         return None
     return text.removeprefix("\ufeff")
+
+
+NOT_READ = object()  # what read_json returns for a file it could not read
+
+
+def read_json(path: Path, problems: list[Problem], encoding: str | None = None) -> object:
+    """The parsed JSON of a file, or `NOT_READ` with the problem noted (FILE:LINE)."""
+    text = decode(path, path.read_bytes(), problems, encoding)
+    if text is None:
+        return NOT_READ
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        problems.append(Problem(path.name, error.lineno, "file", Message(
+            N_("not valid JSON: %(detail)s (column %(column)d)"),
+            {"detail": error.msg, "column": error.colno})))
+    except RecursionError:
+        problems.append(Problem(path.name, 1, "file", Message(
+            N_("not valid JSON: nested too deeply"))))
+    return NOT_READ
 
 
 def parse_need(text: str) -> Need | None:

@@ -37,12 +37,13 @@ from typing import Any
 
 from directory.i18n import N_, Message
 from directory.importers.common import (
+    NOT_READ,
     Problem,
     Progress,
     ReadResult,
     ServiceChecker,
     Severity,
-    decode,
+    read_json,
 )
 from directory.mapping import needs_from_findtreatment
 from directory.model import Need, Service
@@ -59,15 +60,8 @@ def read_findtreatment(path: Path, *, source: str, region: str | None,
                        encoding: str | None = None,
                        progress: Progress | None = None) -> ReadResult:
     result = ReadResult()
-    text = decode(path, path.read_bytes(), result.problems, encoding)
-    if text is None:
-        return result
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        result.problems.append(Problem(path.name, error.lineno, "file", Message(
-            N_("not valid JSON: %(detail)s (column %(column)d)"),
-            {"detail": error.msg, "column": error.colno})))
+    document = read_json(path, result.problems, encoding)
+    if document is NOT_READ:
         return result
     shape = _shape(document)
     if shape is None:

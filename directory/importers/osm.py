@@ -22,12 +22,13 @@ from typing import Any
 
 from directory.i18n import N_, Message
 from directory.importers.common import (
+    NOT_READ,
     Problem,
     Progress,
     ReadResult,
     ServiceChecker,
     Severity,
-    decode,
+    read_json,
 )
 from directory.mapping import needs_from_osm
 from directory.model import Need, Service
@@ -68,19 +69,8 @@ class _Record:
 def read_osm(path: Path, *, source: str, region: str | None, encoding: str | None = None,
              progress: Progress | None = None) -> ReadResult:
     result = ReadResult()
-    text = decode(path, path.read_bytes(), result.problems, encoding)
-    if text is None:
-        return result
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        result.problems.append(Problem(path.name, error.lineno, "file", Message(
-            N_("not valid JSON: %(detail)s (column %(column)d)"),
-            {"detail": error.msg, "column": error.colno})))
-        return result
-    except RecursionError:
-        result.problems.append(Problem(path.name, 1, "file", Message(
-            N_("not valid JSON: nested too deeply"))))
+    document = read_json(path, result.problems, encoding)
+    if document is NOT_READ:
         return result
     records = _records(path.name, document, result)
     if records is None:

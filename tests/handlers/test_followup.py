@@ -127,7 +127,7 @@ async def test_a_blocked_chat_gets_no_more_reminders_and_a_network_failure_tries
     await make_member(bot, sam, Role.PEER)
     await refer(bot, dana)
     await refer(bot, sam)
-    await sam.reply("Phone: +1 312 555 0101")  # the last thing the referral sends
+    await sam.reply("Phone: +1 312-555-0101")  # the last thing the referral sends
     now = time.time() + 25 * HOUR
     # Dana blocked the bot (403); Sam's reminder fails on the first try and on every one of
     # bot/network.py's retries (500).
