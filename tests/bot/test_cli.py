@@ -195,3 +195,31 @@ def test_sources_lists_what_was_imported(capsys: pytest.CaptureFixture[str],
     code, out, _ = run(capsys, "directory", "sources", "--db", str(db_path))
     assert code == 0
     assert out.startswith("demo: 41 services, csv from bundled demo")
+
+
+def test_one_osm_object_in_two_exports_is_one_service_with_both_needs(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, db_path: Path) -> None:
+    clinic = {"name": "Clinic", "healthcare:speciality": "addiction"}
+    methadone = {"name": "Clinic", "healthcare:speciality": "methadone"}
+    addiction = _osm(tmp_path, "addiction.geojson", clinic)
+    substitution = _osm(tmp_path, "substitution.geojson", methadone)
+    for path in (addiction, substitution):  # two sources, one object
+        assert run(capsys, "directory", "import", str(path), "--db", str(db_path))[0] == 0
+    together = tmp_path / "together.sqlite3"  # or both files as one source
+    code, out, err = run(capsys, "directory", "import", str(addiction), str(substitution),
+                         "--source", "osm", "--db", str(together))
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-1] == (f"imported 1 service from {addiction}, {substitution} as "
+                                    "source osm")
+    for db in (db_path, together):
+        (found,) = search_at(capsys, db, "41.9,-87.61", "moud")
+        assert (found["id"], found["needs"]) == ("node/1", ["moud", "treatment"])
+
+
+def search_at(capsys: pytest.CaptureFixture[str], db: Path, near: str, need: str
+              ) -> list[dict[str, object]]:
+    code, out, _err = run(capsys, "directory", "search", "--near", near, "--need", need,
+                          "--json", "--db", str(db))
+    assert code == 0
+    result: list[dict[str, object]] = json.loads(out)
+    return result
