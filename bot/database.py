@@ -28,6 +28,7 @@ MIGRATIONS: tuple[str, ...] = (
     members.MIGRATION_LANGUAGES,
     stats.MIGRATION + audit.MIGRATION,
     directory_store.MIGRATION_2,
+    directory_store.MIGRATION_3,
 )
 
 
@@ -45,13 +46,15 @@ async def open_database(path: str | os.PathLike[str]) -> aiosqlite.Connection:
     db = await aiosqlite.connect(Path(path), isolation_level=None)
     try:
         await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA foreign_keys=ON")
         await db.execute("PRAGMA synchronous=NORMAL")
         await db.execute("PRAGMA busy_timeout=5000")
         # Deleted rows are overwritten, not left in free pages: a finished conversation's
         # state (keyed by Telegram ids) must not linger in the file.
         await db.execute("PRAGMA secure_delete=ON")
         await migrate(db)
+        # After migrating: SQLite rebuilds a table (to change a constraint) only with foreign
+        # keys off; each migration checks them itself before it commits.
+        await db.execute("PRAGMA foreign_keys=ON")
     except BaseException:
         await db.close()
         raise
@@ -73,6 +76,9 @@ async def migrate(db: aiosqlite.Connection) -> int:
         try:
             for statement in _statements(MIGRATIONS[number]):
                 await db.execute(statement)
+            broken = await db.execute_fetchall("PRAGMA foreign_key_check")
+            if list(broken):
+                raise RuntimeError(f"migration {number + 1} breaks foreign keys: {broken!r}")
             await db.execute(f"PRAGMA user_version = {number + 1}")
             await db.execute("COMMIT")
         except BaseException:

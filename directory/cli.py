@@ -27,6 +27,7 @@ from directory.importers import (
     detect_format,
     read_paths,
 )
+from directory.importers.common import parse_need
 from directory.model import Need
 from directory.present import describe, format_distance
 from directory.progress import progress_bar
@@ -35,7 +36,7 @@ from directory.store import DEMO_SOURCE, Directory
 
 OK = 0
 INVALID = 2
-_OUT_OF_SCOPE_SHOWN = 5
+_NAMES_SHOWN = 5
 
 # (database path or None, load the demo if empty) -> the directory, closed on exit
 OpenDirectory = Callable[[str | None, bool], AbstractAsyncContextManager[Directory]]
@@ -57,6 +58,9 @@ def add_commands(parser: argparse.ArgumentParser, db_help: str, translator: Tran
         command.add_argument("--encoding", help=_("the files' text encoding if not UTF-8, "
                                                   "e.g. cp1252, utf-16"))
         command.add_argument("--source", help=_("source name (default: file or folder name)"))
+        command.add_argument("--needs", metavar="NEED,...",
+                             help=_("needs every service of the source meets, added to those "
+                                    "read from it, e.g. shelter,peer_support"))
         command.add_argument("--skip-invalid", action="store_true",
                              help=_("import the valid records and list the skipped ones"))
         command.add_argument("--db", help=db_help)
@@ -89,8 +93,11 @@ async def run(args: argparse.Namespace, open_db: OpenDirectory,
         return await _search(args, open_db, translator, locale, out, err)
     async with open_db(args.db, True) as directory:
         for source in await directory.sources():
-            out.write(_("%(name)s: %(count)d services, %(format)s from %(origin)s, "
-                        "imported %(when)s, region %(region)s") % {
+            out.write(translator.ngettext(
+                "%(name)s: %(count)d service, %(format)s from %(origin)s, imported %(when)s, "
+                "region %(region)s",
+                "%(name)s: %(count)d services, %(format)s from %(origin)s, imported %(when)s, "
+                "region %(region)s", source.services) % {
                 "name": source.name, "count": source.services, "format": source.format,
                 "origin": source.origin, "when": source.imported_at,
                 "region": source.region or _("per service")} + "\n")
@@ -122,11 +129,25 @@ async def _import(args: argparse.Namespace, open_db: OpenDirectory,
         err.write(_("the source name %(name)s is kept for the bundled demo; choose another "
                     "with --source") % {"name": DEMO_SOURCE} + "\n")
         return INVALID
+    needs: set[Need] = set()  # --needs: what the coordinator knows every service meets
+    for word in filter(None, (word.strip() for word in (args.needs or "").split(","))):
+        need = parse_need(word)
+        if need is None:
+            err.write(_("--needs %(value)s: not a need (the needs are %(known)s)") % {
+                "value": word, "known": ", ".join(Need)} + "\n")
+            return INVALID
+        needs.add(need)
     kind = args.format or detect_format(paths[0])
+    mixed = [path for path in paths if not args.format and detect_format(path) != kind]
+    if mixed:
+        err.write(_("%(path)s is not %(format)s like %(first)s: give the files of one source "
+                    "in one format (or say which with --format)") % {
+            "path": mixed[0], "format": kind, "first": paths[0]} + "\n")
+        return INVALID
     with progress_bar(err, _("reading")) as progress:
         result = await asyncio.to_thread(read_paths, paths, format=kind, region=region,
                                          source=source, encoding=args.encoding,
-                                         progress=progress)
+                                         progress=progress, needs=needs)
     checking = args.directory_command == "check"
     if not checking or db_exists(args.db):
         async with open_db(args.db, False) as directory:
@@ -163,21 +184,23 @@ def _verdict(result: ReadResult, skipping: bool, translator: Translator, out: Te
     kept = len([s for s in result.services if s.id not in invalid])
     if result.version:
         out.write(_("read as %(version)s") % {"version": result.version} + "\n")
+    refused = bool(result.file_errors) or (bool(invalid) and not skipping)
     out.write(_("%(imported)d to import, %(repaired)d repaired, %(skipped)d skipped, "
-                "%(out_of_scope)d out of scope (no need)") % {
-        "imported": kept if (skipping or not invalid) else 0,
+                "%(left_out)d left out (see the warnings), %(out_of_scope)d out of scope "
+                "(no need)") % {
+        "imported": 0 if refused else kept,
         "repaired": len(result.repaired_records()),
         "skipped": len(invalid) if skipping else 0,
+        "left_out": len(result.left_out),
         "out_of_scope": result.not_in_scope} + "\n")
-    if result.out_of_scope:
-        names = result.out_of_scope[:_OUT_OF_SCOPE_SHOWN]
-        more = result.not_in_scope - len(names)
-        line = _("out of scope (they meet no deflection need): %(names)s") % {
-            "names": "; ".join(names)}
-        if more:
-            line += " " + translator.ngettext("and %(count)d more", "and %(count)d more",
-                                              more) % {"count": more}
-        out.write(line + "\n")
+    listed = [(_("skipped") if skipping else _("records with errors"), sorted(
+                  f"{result.names[record]} ({record})" if record in result.names else record
+                  for record in invalid)),
+              (_("left out"), result.left_out),
+              (_("out of scope (they meet no deflection need)"), result.out_of_scope)]
+    for label, names in listed:
+        if names:
+            out.write(_names_line(label, names, translator) + "\n")
     if result.file_errors:
         err.write(_("nothing imported; the directory is unchanged") + "\n")
         return INVALID
@@ -198,6 +221,18 @@ def _verdict(result: ReadResult, skipping: bool, translator: Translator, out: Te
             err.write(_("nothing imported; the directory is unchanged") + "\n")
         return INVALID
     return OK
+
+
+def _names_line(label: str, names: list[str], translator: Translator) -> str:
+    """"label: a; b; c and 12 more", the first few of a list of records."""
+    shown = names[:_NAMES_SHOWN]
+    line = translator.gettext("%(label)s: %(names)s") % {"label": label,
+                                                          "names": "; ".join(shown)}
+    more = len(names) - len(shown)
+    if more:
+        line += " " + translator.ngettext("and %(count)d more", "and %(count)d more",
+                                          more) % {"count": more}
+    return line
 
 
 async def _check_ids_elsewhere(directory: Directory, result: ReadResult, source: str,

@@ -1,4 +1,5 @@
-"""Geodesy for the directory: distances, search boxes, and where a point's clocks run.
+"""Geodesy for the directory: distances, search boxes, where a point's clocks run and whose
+public holidays it keeps.
 
 Ranking uses the exact WGS84 geodesic (Karney's algorithm, via geographiclib, which geopy
 itself uses). It costs ~40 µs, so search first bounds it with the haversine distance, which is
@@ -9,6 +10,8 @@ bound cannot decide.
 from __future__ import annotations
 
 import math
+from collections import defaultdict
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 
@@ -138,3 +141,171 @@ def country_of_zone(zone: str) -> str:
     boundary data gives each country its own zone for nearly every populated place.
     """
     return _zone_countries().get(zone, "")
+
+
+# Which subdivision (ISO 3166-2) a point lies in, for its regional public holidays: that of the
+# nearest populated place of its country in the countries-states-cities database (152,000
+# places, each with the ISO 3166-2 code of its state, province, county or department), climbed
+# through ISO 3166-2's own hierarchy (pycountry: Glasgow City GB-GLG is in Scotland GB-SCT,
+# Barcelona province ES-B in Catalonia ES-CT) to the first level python-holidays has a
+# calendar for. Offline: both packages ship their data. No package found on PyPI ships admin-1
+# boundaries with ISO codes, so this is the nearest place, not a point-in-polygon test: within
+# a few kilometres of a state line (Neu-Ulm BY / Ulm BW) the neighbour's region can be given,
+# and --region overrides it for a whole source.
+_CELL_DEG = 0.05  # index cells ~5 km: two or three places each where people live
+_COLUMNS = round(360 / _CELL_DEG)
+_MAX_RINGS = 40  # ~2 degrees; farther than that from every known place: the country alone
+
+_Place = tuple[float, float, str]  # lat, lon, holiday region ("DE-BY", or the country)
+
+
+def _cell(lat: float, lon: float) -> tuple[int, int]:
+    return math.floor(lat / _CELL_DEG), math.floor((lon + 180.0) / _CELL_DEG) % _COLUMNS
+
+
+class _Places:
+    """The populated places of one country by cell (keyed row * _COLUMNS + column), and what
+    each cell asked about answers: the holiday region where every place that can be nearest
+    to a point of the cell has the same one (all but the cells along a border), else those
+    places, to compare for each point ("" where there is no place within reach)."""
+
+    __slots__ = ("answers", "cells")
+
+    def __init__(self, cells: dict[int, list[_Place]]) -> None:
+        self.cells = cells
+        self.answers: dict[int, str | list[_Place]] = {}
+
+    def answer(self, row: int, column: int) -> str | list[_Place]:
+        lat, lon = (row + 0.5) * _CELL_DEG, (column + 0.5) * _CELL_DEG - 180.0
+        scale = math.cos(math.radians(lat))
+        nearest = self.within(row, column, lat, lon, scale, math.inf, nearest_only=True)
+        found: str | list[_Place] = ""
+        if nearest:
+            # A point of the cell is within `half` of its centre: its nearest place is within
+            # d + half of it, so within d + 2 half of the centre (the margin: the metric's
+            # scale changes a little across the cell).
+            half = 0.5 * _CELL_DEG * math.hypot(1.0, scale)
+            reach = (_distance(nearest[0], lat, lon, scale) + 2 * half) * 1.02
+            found = self.within(row, column, lat, lon, scale, reach)
+            regions = {region for _, _, region in found}
+            if len(regions) == 1:
+                found = regions.pop()
+        self.answers[row * _COLUMNS + column] = found
+        return found
+
+    def within(self, row: int, column: int, lat: float, lon: float, scale: float,
+               reach: float, nearest_only: bool = False) -> list[_Place]:
+        """The places within `reach` (degrees) of a point of a cell, or only the nearest."""
+        found: list[_Place] = []
+        best = reach
+        cells = self.cells
+        for radius in range(_MAX_RINGS + 1):
+            floor = max(0, radius - 1) * _CELL_DEG * scale  # no place in this ring is nearer
+            if floor > best:
+                break
+            for i, j in _ring(row, column, radius):
+                for place in cells.get(i * _COLUMNS + j, ()):
+                    dx = ((place[1] - lon + 180.0) % 360.0 - 180.0) * scale
+                    distance = math.sqrt(dx * dx + (place[0] - lat) ** 2)
+                    if distance > best:
+                        continue
+                    if nearest_only:
+                        best, found = distance, [place]
+                    else:
+                        found.append(place)
+        return found
+
+
+def _distance(place: _Place, lat: float, lon: float, scale: float) -> float:
+    """Equirectangular distance in degrees at the point's latitude: exact enough to rank
+    places a few kilometres apart."""
+    return math.hypot(((place[1] - lon + 180.0) % 360.0 - 180.0) * scale, place[0] - lat)
+
+
+@cache
+def _places(country: str) -> _Places | None:
+    """The populated places of a country with the holiday regions they lie in; None where
+    python-holidays has no subdivision calendars for the country.
+
+    The cities are read as the package's own loader gives them: its API makes a pydantic
+    model of each, which doubles the time (0.13 s for the 16,720 of the United States).
+    """
+    if not _holiday_subdivisions(country):
+        return None
+    from countrystatecity_countries import get_states_of_country
+    from countrystatecity_countries.loaders import DataLoader
+
+    cells: defaultdict[int, list[_Place]] = defaultdict(list)
+    for state in get_states_of_country(country):
+        region = _holiday_region_of(country, state.state_code)
+        for city in DataLoader.load_cities(country, state.state_code):
+            try:
+                lat, lon = float(city["latitude"]), float(city["longitude"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            row, column = _cell(lat, lon)
+            cells[row * _COLUMNS + column].append((lat, lon, region))
+    DataLoader.clear_cache()  # the loader keeps every file it read: 38 MB for five countries
+    return _Places(dict(cells))
+
+
+def _ring(row: int, column: int, radius: int) -> Iterator[tuple[int, int]]:
+    """The cells at Chebyshev distance `radius` around one cell."""
+    if radius == 0:
+        yield row, column
+        return
+    for j in range(column - radius, column + radius + 1):
+        yield row - radius, j % _COLUMNS
+        yield row + radius, j % _COLUMNS
+    for i in range(row - radius + 1, row + radius):
+        yield i, (column - radius) % _COLUMNS
+        yield i, (column + radius) % _COLUMNS
+
+
+@cache
+def _holiday_subdivisions(country: str) -> frozenset[str]:
+    """The subdivisions python-holidays has a calendar for (none for unknown countries)."""
+    import holidays
+
+    try:
+        return frozenset(holidays.country_holidays(country).subdivisions)
+    except NotImplementedError:
+        return frozenset()
+
+
+@cache
+def _holiday_region_of(country: str, subdivision: str) -> str:
+    """The subdivision itself, or the nearest one enclosing it, that python-holidays has a
+    calendar for ("DE-BY", "GB-SCT", "FR-6AE"); else the country."""
+    import pycountry
+
+    known = _holiday_subdivisions(country)
+    code: str | None = f"{country}-{subdivision}"
+    for _ in range(5):  # ISO 3166-2 has at most three levels
+        if code is None:
+            break
+        if code.partition("-")[2] in known:
+            return code
+        found = pycountry.subdivisions.get(code=code)  # type: ignore[no-untyped-call]
+        parent = getattr(found, "parent_code", None) if found is not None else None
+        code = (parent if "-" in parent else f"{country}-{parent}") if parent else None
+    return country
+
+
+def holiday_region(lat: float, lon: float, country: str) -> str:
+    """The region whose public holidays apply at a point of `country` (its ISO 3166 code, as
+    `country_of_zone` gives it): "DE-BW" in Stuttgart, "GB-SCT" in Glasgow, "US-IL" in
+    Chicago; the country where python-holidays has no calendar for the point's subdivision
+    (Paris: "FR") or no place of the country is within about 2 degrees; "" for "" (at sea)."""
+    places = _places(country) if country else None
+    if places is None:
+        return country
+    row = math.floor(lat / _CELL_DEG)
+    column = math.floor((lon + 180.0) / _CELL_DEG) % _COLUMNS
+    found = places.answers.get(row * _COLUMNS + column)
+    if found is None:
+        found = places.answer(row, column)
+    if isinstance(found, str):
+        return found or country
+    scale = math.cos(math.radians(lat))
+    return min(found, key=lambda place: _distance(place, lat, lon, scale))[2]

@@ -8,9 +8,14 @@ on its own: in OSM it is a weather shelter (bus stops, picnic huts); a homeless 
 `amenity=social_facility` + `social_facility=shelter`, and `amenity=shelter` counts only
 with a homeless qualifier.
 
-Open Referral HSDS (service names, descriptions and taxonomy terms): keyword patterns,
-matched case-insensitively on word boundaries. A service that matches none is not a
-deflection service (a food bank, a library) and is counted as out of scope, not as an error.
+Open Referral HSDS and the simple CSV (`needs_of_service`): AIRS/211 taxonomy codes where a
+record has them (`directory/mapping_airs.py`, `AIRS_TERMS`), its name, description and term
+names where it has none (`directory/mapping_text.py` reads them with the tables of
+`directory/mapping_words.py`: phrases in English, Spanish, Portuguese, Italian, French,
+Russian and Arabic, with exclusions that beat inclusions).
+Measured on a labelled set of real 211 records: tests/directory/data/needs/. A record that
+meets no need is not a deflection service (a food bank, a library) and is counted as out of
+scope, not as an error.
 
 FindTreatment.gov (SAMHSA's treatment locator): the facility type, and the service names its
 JSON rows list (service codes where an export carries them), matched whole. Mental health
@@ -21,9 +26,16 @@ an emergency shelter, so neither comes from it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 
+from directory.mapping_airs import (
+    AIRS_TERMS,
+    airs_code,
+    is_airs_code,
+    needs_from_airs,
+    needs_of_term_name,
+)
+from directory.mapping_text import needs_in_text, text_reading
 from directory.model import Need
 
 Tags = Mapping[str, str]
@@ -89,35 +101,51 @@ def needs_from_osm(tags: Tags) -> frozenset[Need]:
     return frozenset(found)
 
 
-# (pattern, needs), matched against name + description + taxonomy terms.
-HSDS_KEYWORDS: tuple[tuple[str, frozenset[Need]], ...] = (
-    (r"detox\w*|withdrawal management|medically managed withdrawal", frozenset({D, T})),
-    (r"methadone|buprenorphine|suboxone|naltrexone|vivitrol|moud|mat|"
-     r"medications? for (?:opioid|addiction)|opioid treatment program|otp",
-     frozenset({M, T})),
-    (r"substance (?:use|abuse)|addiction|alcohol (?:and|&) drug|drug (?:and|&) alcohol|"
-     r"rehab\w*|recovery (?:home|house|residence)|sud treatment|outpatient treatment|"
-     r"residential treatment", frozenset({T})),
-    (r"harm reduction|syringe|needle exchange|drug checking|fentanyl test strips?",
-     frozenset({H})),
-    (r"naloxone|narcan", frozenset({N})),
-    (r"crisis|988|suicide|mobile response|psychiatric emergency", frozenset({C})),
-    (r"shelter|emergency housing|overnight stay|warming cent(?:er|re)|drop-in bed",
-     frozenset({S})),
-    (r"peer (?:support|recovery|specialist|navigator)|recovery coach\w*|"
-     r"recovery community", frozenset({P})),
-)
-_HSDS_COMPILED = tuple((re.compile(rf"\b(?:{pattern})\b", re.I), needs)
-                       for pattern, needs in HSDS_KEYWORDS)
+# Open Referral HSDS and the simple CSV: taxonomy codes first, text where there are none.
+# `Term` is one taxonomy term of a service: (code, name); either may be empty.
+Term = tuple[str, str]
+
+# Needs no AIRS term in `AIRS_TERMS` names: text gives them even to a service with codes.
+TEXT_ALSO: frozenset[Need] = frozenset({N})
+
+
+def needs_of_service(name: str, texts: Iterable[str] = (),
+                     terms: Iterable[Term] = ()) -> frozenset[Need]:
+    """The needs of a directory record: its name, its other texts (alternate name,
+    description) and its taxonomy terms.
+
+    Where the terms carry AIRS/211 codes, the codes decide (`directory.mapping_airs`), less
+    what the record's own words exclude (a domestic-violence programme's "crisis
+    intervention" is not a mental-health crisis service), plus naloxone, which no term names;
+    where none of its codes gives a need, the record's name is read (a "Mobile Crisis Team"
+    indexed only as mental health evaluation), never its description. Without codes, AIRS
+    term names given alone are read as their codes, other term names as names, and the name
+    and texts as `directory.mapping_text` says.
+    """
+    texts = tuple(text for text in texts if text)
+    terms = tuple(terms)
+    codes = [code for code, _name in terms if airs_code(code) is not None]
+    if any(is_airs_code(code) for code in codes):
+        words = text_reading(name, *texts, wanted=TEXT_ALSO)
+        coded = needs_from_airs(codes) - words.vetoed
+        if not coded:  # codes of other things only: what the staff named the service
+            coded = needs_in_text(name) - words.vetoed
+        return frozenset(coded | (words.needs & TEXT_ALSO))
+    found: set[Need] = set()
+    labels: list[str] = []
+    for _code, term_name in terms:
+        known = needs_of_term_name(term_name) if term_name else None
+        if known is not None:
+            found |= known
+        elif term_name:
+            labels.append(term_name)
+    return frozenset(found | needs_in_text(name, *texts, labels=labels))
 
 
 def needs_from_text(*texts: str) -> frozenset[Need]:
-    found: set[Need] = set()
-    joined = " \n ".join(texts)
-    for pattern, needs in _HSDS_COMPILED:
-        if pattern.search(joined):
-            found |= needs
-    return frozenset(found)
+    """Needs written in words (a CSV's categories, a name and description): the first text
+    is read as a name."""
+    return needs_in_text(*texts) if texts else frozenset()
 
 
 # FindTreatment.gov locator services: (codes, names, needs, what it means), top to bottom.
@@ -239,6 +267,10 @@ def _findtreatment_index() -> tuple[dict[str, frozenset[Need]], dict[str, frozen
 
 
 _FINDTREATMENT_NAMES, _FINDTREATMENT_CODES = _findtreatment_index()
+
+__all__ = ["AIRS_TERMS", "FINDTREATMENT_FACILITY_TYPES", "FINDTREATMENT_SERVICES", "OSM_TAGS",
+           "TEXT_ALSO", "Term", "needs_from_findtreatment", "needs_from_osm", "needs_from_text",
+           "needs_of_service"]
 _FINDTREATMENT_TYPES = {value: needs for value, needs, _meaning in FINDTREATMENT_FACILITY_TYPES}
 
 

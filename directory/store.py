@@ -25,7 +25,7 @@ from typing import Any, NamedTuple, TypeVar
 import aiosqlite
 
 from directory.geo import Box
-from directory.hours import Hours
+from directory.hours import Hours, uses_sun_times
 from directory.model import Capacity, Need, Service, needs_from_mask, needs_mask
 from directory.sqlite import transaction
 
@@ -85,6 +85,25 @@ CREATE TABLE service_contribution (
 );
 CREATE INDEX service_contribution_source ON service_contribution(source);
 INSERT INTO service_contribution (source, id, needs) SELECT source, id, needs FROM service;
+"""
+
+# Sunrise and sunset hours are evaluated at the service's own place: compiled hours are
+# shared by (expression, zone, region) and, for those alone, the place. SQLite cannot change
+# a UNIQUE constraint in place: the table is rebuilt (migrations run with foreign keys off
+# and are checked with foreign_key_check before they commit).
+MIGRATION_3 = """
+CREATE TABLE hours_rule_new (
+    key INTEGER PRIMARY KEY,
+    opening_hours TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    region TEXT NOT NULL,
+    sun_at TEXT NOT NULL DEFAULT '',
+    UNIQUE (opening_hours, timezone, region, sun_at)
+);
+INSERT INTO hours_rule_new (key, opening_hours, timezone, region)
+    SELECT key, opening_hours, timezone, region FROM hours_rule;
+DROP TABLE hours_rule;
+ALTER TABLE hours_rule_new RENAME TO hours_rule;
 """
 
 T = TypeVar("T")
@@ -180,7 +199,7 @@ class Reader:
         if self._loaded_generation != self.generation or (
                 must_have is not None and must_have not in self._hours):
             self._hours = _load_hours(self._db().execute(
-                "SELECT key, opening_hours, timezone, region FROM hours_rule").fetchall())
+                f"SELECT {_HOURS_COLUMNS} FROM hours_rule").fetchall())
             self._loaded_generation = self.generation
         return self._hours
 
@@ -201,9 +220,25 @@ class Reader:
         self._executor.shutdown(wait=True)
 
 
+_HOURS_COLUMNS = "key, opening_hours, timezone, region, sun_at"
+HoursKey = tuple[str, str, str, str]  # expression, timezone, region, sun_at
+
+
+def hours_key_of(service: Service) -> HoursKey:
+    """What compiled hours are shared by: the expression, zone and holiday region, and, only
+    for sunrise/sunset hours, the place (so a city's hundred clinics share one entry)."""
+    sun_at = (f"{service.lat:.5f},{service.lon:.5f}"
+              if uses_sun_times(service.opening_hours) else "")
+    return service.opening_hours, service.timezone, service.region, sun_at
+
+
 def _load_hours(rows: Iterable[Sequence[Any]]) -> dict[int, Hours]:
-    return {int(key): Hours(str(expression), str(zone), str(region))
-            for key, expression, zone, region in rows}
+    compiled: dict[int, Hours] = {}
+    for key, expression, zone, region, sun_at in rows:
+        lat, _, lon = str(sun_at).partition(",")
+        compiled[int(key)] = Hours(str(expression), str(zone), str(region),
+                                   float(lat) if lat else None, float(lon) if lon else None)
+    return compiled
 
 
 class Directory:
@@ -365,21 +400,20 @@ class Directory:
                     [(key, lat, lat, lon, lon, hours, hours)
                      for key, lat, lon, hours, mask in rows if int(mask) & need.bit])
 
-    async def _hours_keys(self, services: Sequence[Service]) -> dict[tuple[str, str, str], int]:
-        distinct = {(s.opening_hours, s.timezone, s.region) for s in services}
+    async def _hours_keys(self, services: Sequence[Service]) -> dict[HoursKey, int]:
+        distinct = {hours_key_of(s) for s in services}
         await self.db.executemany(
-            "INSERT OR IGNORE INTO hours_rule (opening_hours, timezone, region) VALUES (?, ?, ?)",
-            sorted(distinct),
-        )
-        keys: dict[tuple[str, str, str], int] = {}
-        for key, expression, zone, region in await self.db.execute_fetchall(
-                "SELECT key, opening_hours, timezone, region FROM hours_rule"):
-            keys[(expression, zone, region)] = key
+            "INSERT OR IGNORE INTO hours_rule (opening_hours, timezone, region, sun_at) "
+            "VALUES (?, ?, ?, ?)", sorted(distinct))
+        keys: dict[HoursKey, int] = {}
+        for key, expression, zone, region, sun_at in await self.db.execute_fetchall(
+                "SELECT key, opening_hours, timezone, region, sun_at FROM hours_rule"):
+            keys[(expression, zone, region, sun_at)] = key
         return keys
 
     async def _insert(
         self, services: Sequence[Service], source: str,
-        hours_keys: dict[tuple[str, str, str], int],
+        hours_keys: dict[HoursKey, int],
     ) -> None:
         async with self.db.execute("SELECT coalesce(max(key), 0) FROM service") as cursor:
             row = await cursor.fetchone()
@@ -388,7 +422,7 @@ class Directory:
         index_rows: dict[Need, list[tuple[int, float, float, float, float, int, int]]] = {
             need: [] for need in Need}
         for key, service in enumerate(services, start=first_key):
-            hours_key = hours_keys[(service.opening_hours, service.timezone, service.region)]
+            hours_key = hours_keys[hours_key_of(service)]
             mask = needs_mask(service.categories)
             capacity = service.capacity
             rows.append((
@@ -440,7 +474,7 @@ class Directory:
     async def hours(self) -> dict[int, Hours]:
         """Compiled hours by key, freshly loaded (for brute-force checks and export)."""
         return _load_hours(await self.db.execute_fetchall(
-            "SELECT key, opening_hours, timezone, region FROM hours_rule"))
+            f"SELECT {_HOURS_COLUMNS} FROM hours_rule"))
 
     async def ensure_demo(self) -> bool:
         """Load the bundled demo directory if there is no directory yet; True if it did."""

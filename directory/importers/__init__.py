@@ -9,7 +9,7 @@ decision, all or nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from directory.importers.findtreatment import read_findtreatment
 from directory.importers.hsds import read_hsds
 from directory.importers.osm import read_osm
 from directory.importers.simple_csv import COLUMNS, read_csv
+from directory.model import Need
 
 FORMATS = ("csv", "hsds", "osm", "findtreatment")
 
@@ -61,26 +62,38 @@ def default_source(path: Path) -> str:
 
 def read_path(path: Path, *, format: str | None = None, region: str | None = None,
               source: str | None = None, encoding: str | None = None,
-              progress: Progress | None = None) -> ReadResult:
-    """Read a directory file or folder in the given (or detected) format."""
+              progress: Progress | None = None, needs: Iterable[Need] = ()) -> ReadResult:
+    """Read a directory file or folder in the given (or detected) format; `needs` (what the
+    coordinator knows every service of the source meets) are added to each service read."""
     kind = format or detect_format(path)
     name = source or default_source(path)
     readers = {"hsds": read_hsds, "osm": read_osm, "findtreatment": read_findtreatment,
                "csv": read_csv}
-    return readers[kind](path, source=name, region=region, encoding=encoding,
-                         progress=progress)
+    return add_needs(readers[kind](path, source=name, region=region, encoding=encoding,
+                                   progress=progress), needs)
+
+
+def add_needs(result: ReadResult, needs: Iterable[Need]) -> ReadResult:
+    """The services of `result` with `needs` added to the needs read (in place). Records read
+    as meeting no need stay out of scope: this adds to what was read, it reads nothing."""
+    extra = frozenset(needs)
+    if extra:
+        result.services = [replace(service, categories=service.categories | extra)
+                           for service in result.services]
+    return result
 
 
 def read_paths(paths: Sequence[Path], *, format: str, region: str | None, source: str,
-               encoding: str | None = None, progress: Progress | None = None) -> ReadResult:
-    """Several files of one format as one source.
+               encoding: str | None = None, progress: Progress | None = None,
+               needs: Iterable[Need] = ()) -> ReadResult:
+    """Several files of one format as one source, `needs` added to every service.
 
     The same OpenStreetMap object in two files (a doctor exported again as a dentist) is one
     service with the needs of both; in other formats an id used twice is an error.
     """
     if len(paths) == 1:
         return read_path(paths[0], format=format, region=region, source=source,
-                         encoding=encoding, progress=progress)
+                         encoding=encoding, progress=progress, needs=needs)
     merged = ReadResult()
     first: dict[str, tuple[int, str, int]] = {}  # id -> (index, file, row)
     for path in paths:
@@ -89,6 +102,8 @@ def read_paths(paths: Sequence[Path], *, format: str, region: str | None, source
         merged.version = merged.version or part.version
         merged.problems.extend(part.problems)
         merged.out_of_scope.extend(part.out_of_scope)
+        merged.left_out.extend(part.left_out)
+        merged.names.update(part.names)
         for service, row, file in zip(part.services, part.rows, part.files, strict=True):
             seen = first.get(service.id)
             if seen is None:
@@ -106,8 +121,8 @@ def read_paths(paths: Sequence[Path], *, format: str, region: str | None, source
                     N_("duplicate id %(value)r, first used in %(file)s on row %(first)d"),
                     {"value": service.id, "file": seen[1], "first": seen[2]}),
                     record=f"{file}:{row}"))
-    return merged
+    return add_needs(merged, needs)
 
 
-__all__ = ["COLUMNS", "FORMATS", "Problem", "Progress", "ReadResult", "Severity",
+__all__ = ["COLUMNS", "FORMATS", "Problem", "Progress", "ReadResult", "Severity", "add_needs",
            "default_source", "detect_format", "read_path", "read_paths"]

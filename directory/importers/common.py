@@ -73,6 +73,8 @@ class ReadResult:
     files: list[str] = field(default_factory=list)  # and the file that row is in
     out_of_scope: list[str] = field(default_factory=list)  # names of records meeting no need
     version: str = ""  # the format's version where it has several (e.g. "HSDS 1.x")
+    left_out: list[str] = field(default_factory=list)  # dropped with a warning (no geometry)
+    names: dict[str, str] = field(default_factory=dict)  # record -> its name, where read
 
     @property
     def not_in_scope(self) -> int:
@@ -105,7 +107,8 @@ class ReadResult:
         kept = [(s, r, f) for s, r, f in zip(self.services, self.rows, self.files, strict=True)
                 if s.id not in bad]
         return ReadResult([s for s, _, _ in kept], self.problems, [r for _, r, _ in kept],
-                          [f for _, _, f in kept], self.out_of_scope, self.version)
+                          [f for _, _, f in kept], self.out_of_scope, self.version,
+                          self.left_out, self.names)
 
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
@@ -174,6 +177,11 @@ def parse_need(text: str) -> Need | None:
         return Need(key)
     except ValueError:
         return None
+
+
+def _nowhere(zone: str) -> bool:
+    """A timezone of the open sea (Etc/GMT+2, UTC) or of Antarctica."""
+    return zone.startswith(("Etc/", "Antarctica/")) or zone in ("UTC", "")
 
 
 class ServiceChecker:
@@ -331,7 +339,7 @@ class ServiceChecker:
             return ""
         country = self._country or (self.region or "").partition("-")[0] or None
         numbers = fields.phone_numbers(written, country)
-        if numbers:
+        if numbers is not None:
             return "; ".join(numbers)
         if not any(char.isdigit() for char in written):
             self.warn(row, field_name, N_("%(value)r is not a phone number; left out"),
@@ -355,9 +363,11 @@ class ServiceChecker:
                                                 Severity.WARNING, self._record))
         if problems:
             return ""
-        if hours.uses_unsupported_holiday_form(expression):
-            self.warn(row, "opening_hours", N_("this form of PH uses opening-hours-py's own "
-                                               "holiday calendar, which may miss holidays"))
+        # Parts the OSM specification leaves open (comments, SH without a calendar, ...) are
+        # kept and answered "unknown" at those moments; say which and why.
+        for message in hours.unknown_reasons(expression, self.region):
+            self.result.problems.append(Problem(self.file, row, "opening_hours", message,
+                                                Severity.WARNING, self._record))
         return expression
 
     def unique_id(self, row: int, text: str) -> str | None:
@@ -387,16 +397,31 @@ class ServiceChecker:
         if not value:
             self.problem(row, field_name, N_("missing"))
             return None
+        if field_name.startswith("name"):
+            self.named(value)
         return value
 
+    def named(self, name: str) -> None:
+        """The current record's name, for the summary's list of skipped records."""
+        if self._record is not None:
+            self.result.names[self._record] = name
+
+    def left_out(self, name: str) -> None:
+        """A record dropped with a warning (no geometry, a defunct service): counted apart."""
+        self.result.left_out.append(" ".join(name.split()))
+
     def place(self, lat: float, lon: float) -> tuple[str, str]:
-        """Timezone and holiday region of a point: --region if given, else its country.
+        """Timezone and holiday region of a point: --region if given, else the subdivision
+        of its country that it lies in where python-holidays has a calendar for it ("DE-BW",
+        "GB-SCT"), else its country.
 
         Also sets the country that phone numbers of this record are read for.
         """
         zone = geo.timezone_at(lat, lon)
         self._country = geo.country_of_zone(zone)
-        return zone, self.region if self.region is not None else self._country
+        if self.region is not None:
+            return zone, self.region
+        return zone, geo.holiday_region(lat, lon, self._country)
 
     def out_of_scope(self, name: str) -> None:
         self.result.out_of_scope.append(" ".join(name.split()))
@@ -409,21 +434,30 @@ class ServiceChecker:
 
     def finish(self) -> ReadResult:
         """File-wide checks once every row is read: coordinates swapped but still in range
-        are swapped back when the place then lies among the others in the file."""
-        services, rows = self.result.services, self.result.rows
+        are swapped back when the place then lies among the others in the file; a place at
+        sea or in Antarctica that cannot be explained so is an error for its record."""
+        services, rows, files = self.result.services, self.result.rows, self.result.files
+        middle = None
         if len(services) >= 5:
-            mid_lat = statistics.median(s.lat for s in services)
-            mid_lon = statistics.median(s.lon for s in services)
-            for index, (service, row) in enumerate(zip(services, rows, strict=True)):
-                lat, lon = service.lat, service.lon
-                here = geo.haversine_m(lat, lon, mid_lat, mid_lon)
-                flipped = geo.haversine_m(lon, lat, mid_lat, mid_lon) if abs(lon) <= 90 else here
+            middle = (statistics.median(s.lat for s in services),
+                      statistics.median(s.lon for s in services))
+        for index, (service, row) in enumerate(zip(services, rows, strict=True)):
+            self._record = service.id
+            lat, lon = service.lat, service.lon
+            if middle is not None:
+                here = geo.haversine_m(lat, lon, *middle)
+                flipped = geo.haversine_m(lon, lat, *middle) if abs(lon) <= 90 else here
                 if here > 500_000 and flipped < 100_000:
-                    self._record = service.id
                     self.warn(row, "lat", N_("lat and lon look swapped: swapped back, this place "
                                              "is then near the others in the file"))
                     zone, region = self.place(lon, lat)
                     services[index] = replace(service, lat=lon, lon=lat, timezone=zone,
                                               region=region)
+                    continue
+            if _nowhere(service.timezone):
+                self.file = files[index]
+                self.problem(row, "lat", N_("%(lat)s,%(lon)s lies at sea or in Antarctica, not "
+                                            "where a person can be taken (lat and lon "
+                                            "swapped?)"), lat=lat, lon=lon)
         self._record = None
         return self.result

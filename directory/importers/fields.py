@@ -12,6 +12,7 @@ from functools import cache, lru_cache
 
 import phonenumbers
 from babel import Locale, UnknownLocaleError
+from phonenumbers import shortnumberinfo
 
 from directory import hours
 
@@ -70,23 +71,39 @@ def language_code(text: str) -> str | None:
     return _english_language_names().get(name) or _own_language_names().get(name)
 
 
-_ONE_NUMBER = re.compile(r"\+?[\d\s().\-/]+(?:\s*(?:ext\.?|x|#)\s*\d+)?", re.I)
+# One number as written, maybe with letters (1-800-662-HELP) and an extension.
+_ONE_NUMBER = re.compile(r"\+?[\dA-Z\s().\-/]+(?:\s*(?:ext\.?|x|#)\s*\d+)?", re.I)
+_SEVERAL = re.compile(r"[;,]|\b(?:or|and|oder|ou|o|y|e|или)\b", re.I)
 
 
-def phone_numbers(text: str, country: str | None) -> list[str]:
-    """The numbers in a phone field, each in international format; [] if none reads."""
-    if _ONE_NUMBER.fullmatch(text):  # the common case: one number, parsed once (fast)
+def phone_numbers(text: str, country: str | None) -> list[str] | None:
+    """The numbers in a phone field in international format; the field as written for a
+    short number (116 123, 988); None when a number is not read whole.
+
+    Only what phonenumbers reads as a valid number is rewritten: a possible-but-invalid
+    reading ("1-800-273-TALK (8255)" as +1 1800273) would change the number.
+    """
+    if _ONE_NUMBER.fullmatch(text) and not _SEVERAL.search(text):
         try:
             number = phonenumbers.parse(text, country)
         except phonenumbers.NumberParseException:
             number = None
-        if number is not None and phonenumbers.is_possible_number(number):
+        if number is not None and phonenumbers.is_valid_number(number):
             return [phonenumbers.format_number(number, _INTERNATIONAL)]
-    # Several numbers, or words around them ("call 020 7946 0000 or text ..."): find them.
-    matches = phonenumbers.PhoneNumberMatcher(text, country,
-                                              leniency=phonenumbers.Leniency.POSSIBLE)
-    return list(dict.fromkeys(phonenumbers.format_number(match.number, _INTERNATIONAL)
-                              for match in matches))
+        if number is not None and not number.extension \
+                and shortnumberinfo.is_valid_short_number(number):
+            return [text]
+    # Several numbers, or words around them: each must be read whole, every digit used.
+    found: list[str] = []
+    covered: set[int] = set()
+    for match in phonenumbers.PhoneNumberMatcher(text, country,
+                                                 leniency=phonenumbers.Leniency.VALID):
+        found.append(phonenumbers.format_number(match.number, _INTERNATIONAL))
+        covered.update(range(match.start, match.end))
+    if not found or any(char.isdigit() and index not in covered
+                        for index, char in enumerate(text)):
+        return None
+    return list(dict.fromkeys(found))
 
 
 check_hours = lru_cache(maxsize=8192)(hours.check)  # few distinct expressions in a file

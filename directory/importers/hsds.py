@@ -8,8 +8,9 @@ and telling the version is `hsds_package`'s job; turning schedule rows into open
 
 Only organizations, services, locations and the service-at-location table are needed (1.0
 without the last links through services.location_id); every other table may be missing or
-hold only its header. Needs come from the service's names, description and taxonomy terms
-through `directory.mapping.needs_from_text`; a service that meets none is out of scope.
+hold only its header. Needs come from the service's taxonomy terms (AIRS/211 codes decide
+where there are any), names and description through `directory.mapping.needs_of_service`; a
+service that meets none is out of scope.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from directory.i18n import N_
 from directory.importers.common import Progress, ReadResult, ServiceChecker
 from directory.importers.hsds_package import Layout, Line, Row, Table, read_package
 from directory.importers.hsds_schedules import convert, schedule_to_opening_hours
-from directory.mapping import needs_from_text
+from directory.mapping import Term, needs_of_service
+from directory.mapping_airs import airs_code
 from directory.model import Need, Service
 
 __all__ = ["read_hsds", "schedule_to_opening_hours"]
@@ -112,12 +114,16 @@ class _Reader:
         self.terms = self._service_terms()
         self.sites = Counter(row.get("service_id", "") for _line, row in tables[layout.link].rows)
 
-    def _service_terms(self) -> dict[str, list[str]]:
-        """The taxonomy term names of each service, from every version's link table."""
-        names = {row["id"]: _text(row.get("name") or row.get("term", ""))
+    def _service_terms(self) -> dict[str, list[Term]]:
+        """The taxonomy terms of each service, (code, name), from every version's link table.
+        The code is 3.x's `code` column, else the term's id where that is an AIRS code (the
+        Open211 Miami export's taxonomy.csv: `RX-8450.5000,Medication Assisted ...`)."""
+        names = {row["id"]: ((row.get("code") or "").strip() or
+                             (row["id"] if airs_code(row["id"]) else ""),
+                             _text(row.get("name") or row.get("term", "")))
                  for _line, row in self.tables[self.layout.terms].rows if row.get("id")}
         service_column, term_column = self.layout.term_link_columns
-        found: dict[str, list[str]] = defaultdict(list)
+        found: dict[str, list[Term]] = defaultdict(list)
         for _line, row in self.tables[self.layout.term_links].rows:
             if row.get(term_column) in names:
                 found[row.get(service_column, "")].append(names[row[term_column]])
@@ -153,8 +159,9 @@ class _Reader:
             return
         row = service[1]
         name = _text(row.get("name", ""))
-        needs = needs_from_text(name, _text(row.get("alternate_name", "")),
-                                _text(row.get("description", "")), *self.terms.get(row["id"], ()))
+        needs = needs_of_service(name, (_text(row.get("alternate_name", "")),
+                                        _text(row.get("description", ""))),
+                                 self.terms.get(row["id"], ()))
         if not needs:
             checker.out_of_scope(name or link_id)
             return
@@ -164,6 +171,7 @@ class _Reader:
             checker.file = "services.csv"
             checker.warn(service[0], "status", N_("the service is %(value)r; left out"),
                          value=status)
+            checker.left_out(name or link_id)
             return
         record_id = checker.unique_id(line, link_id)
         location = self._find(line, link, "location_id", self.locations,

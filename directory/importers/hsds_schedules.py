@@ -8,9 +8,17 @@ and the times real exports write ("9:00am", "9 am", "830am", "0730", "19:30:00",
 "09:00-05:00": an offset is dropped, times are local).
 
 Weekly rows become rules such as "Mo-Fr 09:00-17:00"; dated rows follow them so they win on
-their dates. A row that cannot be read leaves the whole service's hours unknown (""), never
-only that row: leaving out one row would turn its day into a definite "closed", which is a
-wrong answer. Each such row gives a `Note` (a warning at FILE:ROW: FIELD).
+their dates. A row whose `closes_at` is earlier than its `opens_at` runs past midnight, whatever
+the other days' hours: in OSM syntax a later `;` rule for a day replaces all of that day,
+including the previous night's hours past midnight ("Mo-Fr 22:00-06:00; Sa 10:00-14:00" is
+closed at 03:00 on Saturday), so where another day's rule would cut a night short, the hours
+after midnight are written on the next day itself ("Mo 22:00-24:00; Tu-Fr 00:00-06:00,
+22:00-24:00; Sa 00:00-06:00,10:00-14:00"). Rows of one season (3.x `valid_from`/`valid_to`
+with `byday`) are one weekly schedule the same way, within their dates.
+
+A row that cannot be read leaves the whole service's hours unknown (""), never only that
+row: leaving out one row would turn its day into a definite "closed", which is a wrong
+answer. Each such row gives a `Note` (a warning at FILE:ROW: FIELD).
 """
 
 from __future__ import annotations
@@ -139,10 +147,22 @@ class Converted:
     notes: list[Note]
 
 
+Span = tuple[str, str]  # ("22:00", "06:00"): opens, closes ("24:00" for midnight)
+
+
+@dataclass
+class _Season:
+    """Weekly rows valid between two dates (3.x `valid_from`/`valid_to` with `byday`)."""
+
+    selector: str  # "2025 Jun 01-2025 Aug 31"
+    weekly: dict[str, list[Span]] = field(default_factory=lambda: defaultdict(list))
+
+
 @dataclass
 class _Rules:
-    weekly: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
-    dated: list[str] = field(default_factory=list)
+    weekly: dict[str, list[Span]] = field(default_factory=lambda: defaultdict(list))
+    dated: list[str | _Season] = field(default_factory=list)  # in row order: later wins
+    seasons: dict[str, _Season] = field(default_factory=dict)
     dated_open: bool = False  # a dated rule opens (else all dated rules are closures)
 
 
@@ -192,8 +212,16 @@ def _weekly_row(row: Mapping[str, str], rules: _Rules) -> None:
     day_part = f" {','.join(days)}" if days else ""
     if row.get("opens_at", "").strip() or row.get("closes_at", "").strip():
         opens, closes = _span(row, "opens_at", "closes_at")
-        rules.dated.append(f"{selector}{day_part} {opens}-{closes}")
         rules.dated_open = True
+        if not days:
+            rules.dated.append(f"{selector} {opens}-{closes}")
+            return
+        season = rules.seasons.get(selector)
+        if season is None:
+            season = rules.seasons[selector] = _Season(selector)
+            rules.dated.append(season)
+        for day in days:
+            season.weekly[day].append((opens, closes))
     else:
         rules.dated.append(f"{selector}{day_part} off")
 
@@ -260,7 +288,7 @@ def _date(row: Mapping[str, str], name: str) -> date | None:
     return day
 
 
-def _span(row: Mapping[str, str], opens_name: str, closes_name: str) -> tuple[str, str]:
+def _span(row: Mapping[str, str], opens_name: str, closes_name: str) -> Span:
     opens, closes = _one_time(row, opens_name), _one_time(row, closes_name)
     for name, this, other in ((opens_name, opens, closes), (closes_name, closes, opens)):
         if this.form == "bare" and other.form == "12h":
@@ -294,17 +322,138 @@ def _expression(rules: _Rules, closures_only_unknown: bool) -> str:
     Dated rules alone: a 3.x seasonal schedule opens only on its dates ("off" elsewhere),
     but closures alone (or 1.x holidays without weekly rows) say nothing about other days.
     """
-    by_spans: dict[tuple[tuple[str, str], ...], list[str]] = defaultdict(list)
-    for day in DAYS:
-        if day in rules.weekly:
-            by_spans[tuple(sorted(set(rules.weekly[day])))].append(day)
-    weekly = [f"{_day_ranges(days)} {','.join(f'{a}-{b}' for a, b in spans)}"
-              for spans, days in by_spans.items()]
+    weekly = _weekly_rules(rules.weekly)
     if not weekly:
         if not rules.dated or closures_only_unknown or not rules.dated_open:
             return ""
         weekly = ["off"]
-    return "; ".join(weekly + rules.dated)
+    dated = [rule for item in rules.dated
+             for rule in ([item] if isinstance(item, str) else _season_rules(item, rules.weekly))]
+    return "; ".join(weekly + dated)
+
+
+def _weekly_rules(spans_by_day: Mapping[str, list[Span]]) -> list[str]:
+    """One rule per set of days that share their times ("Mo-Fr 09:00-17:00"), in week order.
+
+    A night (closes before it opens) runs on into the next day. Where that day has a rule of
+    its own, OSM ends the night at midnight unless the day's own hours cover it (and
+    opening-hours-py does so even where the day's rule comes first), so every day's hours
+    are then written out within the day, the nights' ends included.
+    """
+    spans = _by_day(spans_by_day)
+    if _cut_nights(spans):
+        spans = _within_days(spans)
+    return _grouped(spans)
+
+
+def _season_rules(season: _Season, weekly: Mapping[str, list[Span]]) -> list[str]:
+    """The rules of one season, which replace the weekly hours of the days they name.
+
+    Where a night meets the season (a night of the season's own, or a weekly night on a day
+    the season names or before one) the season's whole week is written out within the days:
+    the days it names with its hours, the others with their weekly hours, each night ending
+    on the next day, and days with no hours "off", so that no rule before it matters there.
+    """
+    own = _by_day(season.weekly)
+    regular = _by_day(weekly)
+    meets = any(_has_night(spans) for spans in own.values()) or any(
+        _has_night(spans) and (day in own or _next(day) in own)
+        for day, spans in regular.items())
+    if not meets:
+        rules = _grouped(own)
+    else:
+        in_season = _within_days({day: own.get(day, regular.get(day, ())) for day in DAYS})
+        rules = _grouped({day: in_season.get(day, ()) for day in DAYS})
+    return [f"{season.selector} {rule}" for rule in rules]
+
+
+def _by_day(spans_by_day: Mapping[str, list[Span]]) -> dict[str, tuple[Span, ...]]:
+    return {day: tuple(sorted(set(spans_by_day[day]))) for day in DAYS if spans_by_day.get(day)}
+
+
+def _grouped(spans: Mapping[str, tuple[Span, ...]]) -> list[str]:
+    """Days that share their hours as one rule each, in the order of their first day; a day
+    with no hours (written out only where it must be) is "off"."""
+    by_spans: dict[tuple[Span, ...], list[str]] = defaultdict(list)
+    for day in DAYS:
+        if day in spans:
+            by_spans[spans[day]].append(day)
+    return [f"{_day_ranges(days)} "
+            f"{','.join(f'{a}-{b}' for a, b in day_spans) if day_spans else 'off'}"
+            for day_spans, days in by_spans.items()]
+
+
+def _next(day: str) -> str:
+    return DAYS[(DAYS.index(day) + 1) % 7]
+
+
+def _has_night(spans: tuple[Span, ...]) -> bool:
+    return any(_minutes(closes) < _minutes(opens) for opens, closes in spans)
+
+
+def _minutes(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _cut_nights(spans: Mapping[str, tuple[Span, ...]]) -> bool:
+    """Whether a night runs into a day whose own rule (another one) would cut it: a rule that
+    does not cover the night's hours, or one written before the night's own rule."""
+    first_of: dict[tuple[Span, ...], int] = {}
+    for index, day in enumerate(DAYS):
+        if day in spans:
+            first_of.setdefault(spans[day], index)
+    for day, day_spans in spans.items():
+        following = _next(day)
+        if following not in spans or spans[following] == day_spans:
+            continue  # no rule of its own for the next day, or the same rule
+        for opens, closes in day_spans:
+            if _minutes(closes) < _minutes(opens) and (
+                    first_of[spans[following]] < first_of[day_spans]
+                    or not _covered(spans[following], _minutes(closes))):
+                return True
+    return False
+
+
+def _covered(day_spans: tuple[Span, ...], until: int) -> bool:
+    """Whether a day's own hours cover it from midnight to `until` minutes."""
+    reached = 0
+    for opens, closes in sorted((_minutes(a), _minutes(b)) for a, b in day_spans):
+        if opens > reached:
+            break
+        reached = max(reached, closes if closes > opens else 24 * 60)
+    return reached >= until
+
+
+def _within_days(spans: Mapping[str, tuple[Span, ...]]) -> dict[str, tuple[Span, ...]]:
+    """Each day's hours with nights split at midnight, overlaps merged: "Mo 22:00-06:00"
+    becomes "Mo 22:00-24:00" and "Tu 00:00-06:00"."""
+    ranges: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for index, day in enumerate(DAYS):
+        for opens, closes in spans.get(day, ()):
+            start, end = _minutes(opens), _minutes(closes)
+            if end > start:
+                ranges[day].append((start, end))
+                continue
+            if start < 24 * 60:
+                ranges[day].append((start, 24 * 60))
+            if end > 0:
+                ranges[DAYS[(index + 1) % 7]].append((0, end))
+    merged: dict[str, tuple[Span, ...]] = {}
+    for day in DAYS:
+        joined: list[list[int]] = []
+        for start, end in sorted(ranges.get(day, ())):
+            if joined and start <= joined[-1][1]:
+                joined[-1][1] = max(joined[-1][1], end)
+            else:
+                joined.append([start, end])
+        if joined:
+            merged[day] = tuple((_clock(start), _clock(end)) for start, end in joined)
+    return merged
 
 
 def _day_ranges(days: list[str]) -> str:

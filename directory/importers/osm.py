@@ -353,10 +353,13 @@ def _check(checker: ServiceChecker, record: _Record) -> None:
     if record.point is None:
         field, msgid, params = record.missing or _NO_GEOMETRY
         checker.warn(row, field, msgid, feature=label, **params)
+        checker.left_out(label)
         return
     service_id = checker.unique_id(row, record.osm_id)
     if not name:
         checker.problem(row, "name", N_("no name, operator or brand tag"))
+    else:
+        checker.named(name)
     lon, lat = record.point
     point = checker.coordinate(row, repr(lat), repr(lon))
     # The place first: phone numbers are read for the service's own country.

@@ -40,6 +40,14 @@ def read_csv(path: Path, *, source: str, region: str | None, encoding: str | Non
     text = decode(path, path.read_bytes(), result.problems, encoding)
     if text is None:
         return result
+    if "\r" in text and "\n" not in text:  # classic Mac line ends (Excel's "CSV (Macintosh)")
+        text = text.replace("\r", "\n")
+    if "\x00" in text:
+        result.problems.append(Problem(path.name, text[: text.index("\x00")].count("\n") + 1,
+                                       "file", Message(N_(
+            "not a CSV file: it contains NUL characters (UTF-16 text read as another "
+            "encoding? try --encoding utf-16)"))))
+        return result
     delimiter = _delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
@@ -90,7 +98,10 @@ def _delimiter(text: str) -> str:
     first = text.split("\n", 1)[0]
 
     def known(delimiter: str) -> int:
-        cells = next(csv.reader([first], delimiter=delimiter), [])
+        try:
+            cells = next(csv.reader([first], delimiter=delimiter), [])
+        except csv.Error:  # the reader itself then names the line
+            return 0
         return sum(1 for cell in cells
                    if ALIASES.get(cell.strip().lower(), cell.strip().lower()) in COLUMNS)
 

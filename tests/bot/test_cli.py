@@ -72,7 +72,10 @@ def test_import_replaces_the_demo_and_a_bad_file_changes_nothing(
         "nothing imported; the directory is unchanged (1 record has errors; --skip-invalid "
         "imports the others and lists the ones skipped)",
     ]
-    assert out == "0 to import, 1 repaired, 0 skipped, 0 out of scope (no need)\n"
+    assert out.splitlines() == [
+        "0 to import, 1 repaired, 0 skipped, 0 left out (see the warnings), 0 out of scope "
+        "(no need)",
+        "records with errors: Test Detox (city.csv:3)"]
     assert [r["id"] for r in search(capsys, db_path)] == ["city-1", "city-2"]
 
     code, out, err = run(capsys, "directory", "import", str(bad), "--skip-invalid",
@@ -80,7 +83,9 @@ def test_import_replaces_the_demo_and_a_bad_file_changes_nothing(
     assert code == 0
     assert "city.csv:3: lat: not a number: north (record skipped)" in err
     assert out.splitlines() == [
-        "2 to import, 1 repaired, 1 skipped, 0 out of scope (no need)",
+        "2 to import, 1 repaired, 1 skipped, 0 left out (see the warnings), 0 out of scope "
+        "(no need)",
+        "skipped: Test Detox (city.csv:3)",
         f"imported 2 services from {bad} as source city",
     ]
     assert [r["id"] for r in search(capsys, db_path)] == ["city-10", "city-9"]
@@ -103,7 +108,8 @@ def test_check_validates_without_writing(
     assert code == 0
     assert err.startswith("city.csv:2: opening_hours: hours do not parse")
     assert err.rstrip().endswith("(warning)")
-    assert out.splitlines() == ["1 to import, 1 repaired, 0 skipped, 0 out of scope (no need)",
+    assert out.splitlines() == ["1 to import, 1 repaired, 0 skipped, 0 left out (see the "
+                                "warnings), 0 out of scope (no need)",
                                 "check only: the directory is unchanged"]
     empty = tmp_path / "empty.csv"
     empty.write_text("")
@@ -159,7 +165,8 @@ def test_nothing_in_scope_says_why(capsys: pytest.CaptureFixture[str], tmp_path:
         code, out, err = run(capsys, "directory", command, str(path), "--db", str(db_path))
         assert code == 2
         assert out.splitlines()[:2] == [
-            "0 to import, 0 repaired, 0 skipped, 2 out of scope (no need)",
+            "0 to import, 0 repaired, 0 skipped, 0 left out (see the warnings), 2 out of "
+            "scope (no need)",
             "out of scope (they meet no deflection need): Food bank; Library"]
         assert err.startswith("nothing imported: no record meets a deflection need (the needs "
                               "are treatment, detox, moud, harm_reduction, naloxone, crisis, "
@@ -223,3 +230,33 @@ def search_at(capsys: pytest.CaptureFixture[str], db: Path, near: str, need: str
     assert code == 0
     result: list[dict[str, object]] = json.loads(out)
     return result
+
+
+def test_files_of_different_formats_are_not_one_source(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, db_path: Path,
+        write_csv: WriteCsv) -> None:
+    csv_file = write_csv([service_row()])
+    geojson = _osm(tmp_path, "a.geojson", {"name": "Needles", "vending": "syringes"})
+    for command in ("check", "import"):
+        code, out, err = run(capsys, "directory", command, str(csv_file), str(geojson),
+                             "--db", str(db_path))
+        assert (code, out) == (2, "")
+        assert err == (f"{geojson} is not csv like {csv_file}: give the files of one source in "
+                       "one format (or say which with --format)\n")
+
+
+def test_features_left_out_with_a_warning_are_counted_and_named(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, db_path: Path) -> None:
+    path = tmp_path / "nogeometry.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": "node/1", "geometry": None,
+         "properties": {"name": "Needle exchange", "harm_reduction": "yes"}},
+        {"type": "Feature", "id": "node/2",
+         "geometry": {"type": "Point", "coordinates": [-87.6, 41.9]},
+         "properties": {"name": "Drop-in", "harm_reduction": "yes"}}]}))
+    code, out, _err = run(capsys, "directory", "import", str(path), "--db", str(db_path))
+    assert code == 0
+    assert out.splitlines()[:2] == [
+        "1 to import, 0 repaired, 0 skipped, 1 left out (see the warnings), 0 out of scope "
+        "(no need)",
+        "left out: Needle exchange"]

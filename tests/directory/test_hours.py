@@ -15,9 +15,11 @@ from directory.hours import (
     check,
     localize,
     parse_region,
-    rewrite_public_holidays,
-    uses_unsupported_holiday_form,
+    unknown_reasons,
+    uses_sun_times,
 )
+from directory.hours_rules import read as read_rules
+from directory.hours_rules import render, split_rules
 from directory.present import describe
 
 CHICAGO = "America/Chicago"
@@ -173,23 +175,200 @@ def test_holidays_in_a_region_without_a_calendar_never_match() -> None:
     assert hours.state(datetime(2025, 12, 25, 21, tzinfo=UTC)) is State.OPEN
 
 
-@pytest.mark.parametrize(("expression", "rewritten"), [
+def rewritten(expression: str, holidays: tuple[date, ...] = (date(2025, 12, 25),)) -> str:
+    reading = read_rules(expression)
+    assert not reading.unsupported, reading.unsupported
+    (layer,) = reading.layers
+    return render(layer, {"PH": frozenset(holidays)}, lambda selectors: None)
+
+
+@pytest.mark.parametrize(("expression", "expected"), [
     ("Mo-Fr 09:00-17:00; PH off", "Mo-Fr 09:00-17:00; 2025 Dec 25 off"),
     ("Mo-Fr 09:00-17:00; Sa,PH off", "Mo-Fr 09:00-17:00; Sa off; 2025 Dec 25 off"),
     ("PH,Su 10:00-12:00", "Su 10:00-12:00; 2025 Dec 25 10:00-12:00"),
-    ('Mo-Fr 09:00-17:00 "PH; call first"', 'Mo-Fr 09:00-17:00 "PH; call first"'),
-    ("Mo-Fr 08:00-12:00, 13:00-17:00; PH off",
-     "Mo-Fr 08:00-12:00, 13:00-17:00; 2025 Dec 25 off"),
+    ("PH, Su 10:00-12:00", "Su 10:00-12:00; 2025 Dec 25 10:00-12:00"),
+    ('Mo-Fr 09:00-17:00 open "PH; call first"', 'Mo-Fr 09:00-17:00 open "PH; call first"'),
+    ("Mo-Fr 08:00-12:00, 13:00-17:00; PH off", "Mo-Fr 08:00-12:00,13:00-17:00; 2025 Dec 25 off"),
+    ("Mo-Fr 09:00-12:00, 14:00-18:00; Sa,PH 09:00-12:00, 14:00-17:00",
+     "Mo-Fr 09:00-12:00,14:00-18:00; Sa 09:00-12:00,14:00-17:00; "
+     "2025 Dec 25 09:00-12:00,14:00-17:00"),
+    ("PH +1 day off", "2025 Dec 26 off"),
+    ("PH -1 day 10:00-12:00", "2025 Dec 24 10:00-12:00"),
+    ("PH Th off", "2025 Dec 25 off"),  # 2025-12-25 is a Thursday
+    ("PH Mo off", "1900 Jan 01 off"),
+    ("PH We,Fr 10:00-12:00", "1900 Jan 01 10:00-12:00"),
+    ('"by appointment"', 'unknown "by appointment"'),
+    ('Mo-Fr "on request"', 'Mo-Fr unknown "on request"'),
+    ("Mo, Th 08:00-12:00", "Mo,Th 08:00-12:00"),
+    ("Mo-Fr 08:00-12:00, We 14:00-18:00", "Mo-Fr 08:00-12:00, We 14:00-18:00"),
+    ("Mo off, Tu 14:00-18:00", "Mo off, Tu 14:00-18:00"),
 ])
-def test_rewrite_of_ph_forms(expression: str, rewritten: str) -> None:
-    assert rewrite_public_holidays(expression, (date(2025, 12, 25),)) == rewritten
+def test_rewrite_into_what_the_specification_means(expression: str, expected: str) -> None:
+    assert rewritten(expression) == expected
 
 
-@pytest.mark.parametrize("expression", ["PH +1 day off", "Jan PH off", "Mo-Fr 09:00 || PH off",
-                                        "PH Mo off"])
-def test_ph_forms_that_keep_the_library_calendar_are_flagged(expression: str) -> None:
-    assert uses_unsupported_holiday_form(expression)
-    assert rewrite_public_holidays(expression, (date(2025, 12, 25),)) is None
+def test_a_comma_inside_a_comment_never_cuts_a_rule() -> None:
+    assert split_rules('Mo 10:00-12:00 "A, B; C || D", Tu 09:00-10:00') == [
+        ("", 'Mo 10:00-12:00 "A, B; C || D"'), (",", "Tu 09:00-10:00")]
+
+
+BERLIN = "Europe/Berlin"
+
+
+@pytest.mark.parametrize("expression", ['"by appointment"', '"nach Vereinbarung"',
+                                        'Mo-Fr "nach Vereinbarung"', "Mo-Fr unknown"])
+def test_comment_only_hours_are_unknown_never_open(expression: str) -> None:
+    hours = Hours(expression, BERLIN, "DE-BW")
+    for day in range(8, 15):  # a whole week of June 2025, day and night
+        for hour in (3, 10, 15, 22):
+            assert hours.state(at(BERLIN, 2025, 6, day, hour)) is not State.OPEN
+    assert hours.state(at(BERLIN, 2025, 6, 10, 10)) is State.UNKNOWN
+
+
+def test_a_comment_fallback_is_unknown_outside_the_hours() -> None:
+    hours = Hours('Mo-Fr 09:00-12:00 || "nach telefonischer Vereinbarung"', BERLIN, "DE-BW")
+    assert hours.state(at(BERLIN, 2025, 6, 10, 10)) is State.OPEN  # Tuesday
+    assert hours.state(at(BERLIN, 2025, 6, 10, 15)) is State.UNKNOWN  # Tuesday afternoon
+    assert hours.state(at(BERLIN, 2025, 6, 15, 3)) is State.UNKNOWN  # Sunday 03:00
+    status = hours.status(at(BERLIN, 2025, 6, 10, 10))
+    assert status.next_change == at(BERLIN, 2025, 6, 10, 12)
+    assert hours.status(at(BERLIN, 2025, 6, 10, 15)).comment == "nach telefonischer Vereinbarung"
+
+
+def test_off_rules_after_a_fallback_close_where_they_match() -> None:
+    hours = Hours('Mo-Fr 09:00-12:00 || "call"; PH off', BERLIN, "DE-BW")
+    assert hours.state(at(BERLIN, 2025, 6, 10, 15)) is State.UNKNOWN
+    assert hours.state(at(BERLIN, 2025, 6, 19, 10)) is State.CLOSED  # Corpus Christi in BW
+
+
+def test_weekday_list_with_a_space_after_the_comma() -> None:
+    hours = Hours("Mo, Th 08:00-12:00", BERLIN, "")
+    assert hours.state(at(BERLIN, 2025, 6, 9, 10)) is State.OPEN  # Monday
+    assert hours.state(at(BERLIN, 2025, 6, 9, 15)) is State.CLOSED  # not all of Monday
+    assert hours.state(at(BERLIN, 2025, 6, 12, 10)) is State.OPEN  # Thursday
+    assert hours.state(at(BERLIN, 2025, 6, 10, 23)) is State.CLOSED
+
+
+def test_time_lists_with_spaces_survive_the_holiday_rewrite() -> None:
+    hours = Hours("Mo-Fr 09:00-12:00, 14:00-18:00; Sa,PH 09:00-12:00, 14:00-17:00",
+                  BERLIN, "DE-BW")
+    assert hours.state(at(BERLIN, 2025, 6, 14, 15)) is State.OPEN  # Saturday 15:00
+    assert hours.state(at(BERLIN, 2025, 6, 19, 15)) is State.OPEN  # Corpus Christi 15:00
+    assert hours.state(at(BERLIN, 2025, 6, 19, 17, 30)) is State.CLOSED
+    assert hours.state(at(BERLIN, 2025, 6, 18, 17, 30)) is State.OPEN
+
+
+def test_holiday_forms_are_exact() -> None:
+    # 2025 in Baden-Württemberg: Epiphany Mon 6 Jan, Easter Monday 21 Apr, Whit Monday 9 Jun.
+    ph_monday = Hours("Mo-Su 08:00-20:00; PH Mo off", BERLIN, "DE-BW")
+    assert ph_monday.state(at(BERLIN, 2025, 4, 21, 12)) is State.CLOSED
+    assert ph_monday.state(at(BERLIN, 2025, 4, 28, 12)) is State.OPEN  # an ordinary Monday
+    assert ph_monday.state(at(BERLIN, 2025, 4, 18, 12)) is State.OPEN  # Good Friday: not Mo
+    january = Hours("Mo-Su 08:00-20:00; Jan PH off", BERLIN, "DE-BW")
+    assert january.state(at(BERLIN, 2025, 1, 6, 12)) is State.CLOSED  # Epiphany
+    assert january.state(at(BERLIN, 2025, 4, 21, 12)) is State.OPEN
+    after = Hours("Mo-Su 08:00-20:00; PH +1 day off", BERLIN, "DE-BW")
+    assert after.state(at(BERLIN, 2025, 1, 7, 12)) is State.CLOSED
+    assert after.state(at(BERLIN, 2025, 1, 6, 12)) is State.OPEN
+    before = Hours("PH -1 day Mo-We 10:00-12:00", BERLIN, "DE-BW")
+    assert before.state(at(BERLIN, 2025, 6, 18, 11)) is State.OPEN  # We before Corpus Christi
+    assert before.state(at(BERLIN, 2025, 4, 17, 11)) is State.CLOSED  # Th before Good Friday
+    wednesday = Hours("PH We,Fr 10:00-12:00", BERLIN, "DE-BW")
+    assert wednesday.state(at(BERLIN, 2025, 4, 18, 11)) is State.OPEN  # Good Friday
+    assert wednesday.state(at(BERLIN, 2025, 4, 21, 11)) is State.CLOSED  # Easter Monday
+
+
+def test_school_holidays_with_a_calendar_and_without() -> None:
+    # Baden-Württemberg's summer holidays 2025: 31 July to 13 September (KMK).
+    bw = Hours("Mo-Fr 09:00-17:00; SH off", BERLIN, "DE-BW")
+    assert bw.state(at(BERLIN, 2025, 8, 12, 10)) is State.CLOSED
+    assert bw.state(at(BERLIN, 2025, 10, 7, 10)) is State.OPEN
+    elsewhere = Hours("Mo-Fr 09:00-17:00; SH off", "Europe/Paris", "FR")
+    assert elsewhere.state(at("Europe/Paris", 2025, 8, 12, 10)) is State.UNKNOWN
+    (reason,) = unknown_reasons("Mo-Fr 09:00-17:00; SH off", "FR")
+    assert "school" in reason.render(NullTranslations())
+    assert unknown_reasons("Mo-Fr 09:00-17:00; SH off", "DE-BW") == []
+
+
+@pytest.mark.parametrize("expression", [
+    "Mo-Fr 09:00-17:00; SH PH -1 day Mo-We off",  # not a form of the specification
+    "Su 11:00-01:00; Jan-Dec Sa 11:00-02:00",  # a night into a day an earlier rule names
+    "Apr 05-easter -1 day 10:00-12:00",
+    "Mo-Fr 09:00-12:00 || Sa 10:00-12:00; Su 10:00-11:00",
+    "Mo-Sa 18:00+",
+])
+def test_forms_read_differently_by_opening_hours_py_are_unknown(expression: str) -> None:
+    hours = Hours(expression, BERLIN, "DE-BW")
+    for day in range(6, 13):
+        for hour in (1, 11, 19):
+            assert hours.state(at(BERLIN, 2025, 4, day, hour)) is State.UNKNOWN, (day, hour)
+    assert unknown_reasons(expression, "DE-BW")
+
+
+def test_a_later_rules_night_on_a_day_an_earlier_rule_names_is_kept() -> None:
+    # As opening_hours.js reads it: Saturday's night runs into Sunday; opening-hours-py alone
+    # would drop it because the earlier rule names Sunday.
+    hours = Hours("Mo,Tu,We,Th,Fr,Su 11:00-01:00; Sa 11:00-02:00", BERLIN, "")
+    assert hours.state(at(BERLIN, 2025, 6, 15, 1, 30)) is State.OPEN  # Sunday 01:30
+    assert hours.state(at(BERLIN, 2025, 6, 15, 2, 30)) is State.CLOSED
+    assert hours.state(at(BERLIN, 2025, 6, 16, 0, 30)) is State.OPEN  # Sunday's own night
+    # A later rule naming the day still cancels the night, in both readings.
+    later = Hours("Sa 11:00-02:00; Su 11:00-01:00", BERLIN, "")
+    assert later.state(at(BERLIN, 2025, 6, 15, 1, 30)) is State.CLOSED
+
+
+def test_reasons_for_import_warnings() -> None:
+    english = NullTranslations()
+    (comment,) = unknown_reasons('Mo-Fr 09:00-12:00 || "nach Vereinbarung"', "DE-BW")
+    assert "nach Vereinbarung" in comment.render(english)
+    assert "unknown" in comment.render(english)
+    assert unknown_reasons("Mo-Fr 09:00-17:00; PH off", "DE-BW") == []
+    assert unknown_reasons("", None) == []
+
+
+def test_sun_times_at_the_services_coordinates() -> None:
+    # Berlin, 21 June 2025: sunrise 04:43, sunset 21:33 (CEST).
+    hours = Hours("sunrise-sunset", BERLIN, "DE-BE", lat=52.52, lon=13.40)
+    assert hours.state(at(BERLIN, 2025, 6, 21, 4, 40)) is State.CLOSED
+    assert hours.state(at(BERLIN, 2025, 6, 21, 4, 50)) is State.OPEN
+    assert hours.state(at(BERLIN, 2025, 6, 21, 21, 30)) is State.OPEN
+    assert hours.state(at(BERLIN, 2025, 6, 21, 21, 40)) is State.CLOSED
+    assert hours.status(at(BERLIN, 2025, 6, 21, 12)).next_change == at(BERLIN, 2025, 6, 21,
+                                                                        21, 33)
+    # Without coordinates the library would use fixed times: unknown instead.
+    assert Hours("sunrise-sunset", BERLIN, "DE-BE").state(
+        at(BERLIN, 2025, 6, 21, 12)) is State.UNKNOWN
+    assert Hours("Mo-Fr 08:00-12:00", BERLIN, "", lat=52.52, lon=13.40).state(
+        at(BERLIN, 2025, 6, 20, 9)) is State.OPEN
+    assert uses_sun_times("Mo-Fr 08:00-sunset")
+    assert uses_sun_times("(dawn+01:00)-18:00")
+    assert not uses_sun_times('Mo-Fr 08:00-18:00 "not after sunset"')
+
+
+@pytest.mark.parametrize(("zone", "lat", "lon", "month"), [
+    ("Arctic/Longyearbyen", 78.22, 15.65, 6), ("Arctic/Longyearbyen", 78.22, 15.65, 12),
+    ("Antarctica/McMurdo", -77.85, 166.67, 6), ("Antarctica/McMurdo", -77.85, 166.67, 12),
+])
+def test_sun_times_where_the_sun_does_not_rise_or_set_are_unknown(
+        zone: str, lat: float, lon: float, month: int) -> None:
+    hours = Hours("sunrise-sunset", zone, "", lat=lat, lon=lon)
+    assert hours.state(at(zone, 2025, month, 21, 12)) is State.UNKNOWN
+
+
+@pytest.mark.parametrize(("zone", "wall"), [
+    (CHICAGO, datetime(2025, 3, 9, 2, 30)), ("Europe/London", datetime(2025, 3, 30, 1, 30)),
+    (CHICAGO, datetime(2025, 11, 2, 1, 30)), ("Australia/Lord_Howe", datetime(2025, 10, 5, 2, 15)),
+])
+def test_aware_times_in_a_dst_gap_or_overlap_never_raise(zone: str, wall: datetime) -> None:
+    for expression in ("Mo-Su 00:00-24:00", "Mo-Su 02:00-03:00", "sunrise-sunset",
+                       'Mo-Fr 09:00-12:00 || "call"'):
+        hours = Hours(expression, zone, "", lat=41.9, lon=-87.6)
+        for fold in (0, 1):
+            moment = wall.replace(tzinfo=ZoneInfo(zone), fold=fold)
+            hours.state(moment)
+            hours.status(moment)
+    gap = datetime(2025, 3, 9, 2, 30, tzinfo=ZoneInfo(CHICAGO))  # read as 03:30 CDT
+    assert Hours("Mo-Su 03:00-04:00", CHICAGO, "").state(gap) is State.OPEN
 
 
 def test_describe_status_phrases() -> None:

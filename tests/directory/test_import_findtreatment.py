@@ -95,7 +95,7 @@ def test_real_sample_needs_are_what_each_facility_s_services_mean() -> None:
     assert mohr.address == "1014 East Market Street, Charlottesville, VA 22902"
     assert mohr.phone == "+1 434-972-1800"  # intake1, before the switchboard's phone
     assert mohr.website == "http://www.regionten.org"
-    assert (mohr.timezone, mohr.region, mohr.source) == ("America/New_York", "US",
+    assert (mohr.timezone, mohr.region, mohr.source) == ("America/New_York", "US-VA",
                                                           "cbhsq_2019_charlottesville_5rows")
     ars = by_name["Addiction Recovery Systems LLC"]
     assert ars.phone == "+1 434-220-0080"  # intake1 is null: the phone

@@ -103,12 +103,12 @@ DETOX = Service(
     website="https://example.org", description="Medically monitored",
     opening_hours="Mo-Fr 08:00-18:00; Sa 09:00-13:00; 2025 Dec 24-2025 Dec 26 off",
     languages=("es",), min_age=18, source="northside", timezone="America/Chicago",
-    region="US")
+    region="US-IL")
 DROP_IN = Service(
     id="sal3", name="Northside Drop-in", categories=frozenset({Need.PEER_SUPPORT}), lat=41.96,
     lon=-87.66, description="A place to rest", opening_hours="Mo,We 00:00-24:00",
     website="https://example.org", source="northside", timezone="America/Chicago",
-    region="US")
+    region="US-IL")
 
 
 @pytest.mark.parametrize(("files", "version"), [(HSDS_1, "HSDS 1.x"), (HSDS_2, "HSDS 2.0"),
@@ -461,15 +461,19 @@ def test_a_zip_of_the_folder_is_read_in_place(tmp_path: Path) -> None:
 def test_real_miami_211_export(tmp_path: Path) -> None:
     result = read(MIAMI)
     assert result.version == "HSDS 1.x"
-    assert sorted(result.out_of_scope) == [  # girl scouts, crime victims' compensation
-        "BUREAU OF VICTIM COMPENSATION", "GIRL SCOUTS COUNCIL OF TROPICAL FLORIDA, INC.",
-        "OFFICE OF THE ATTORNEY GENERAL"]
+    assert sorted(result.out_of_scope) == [  # girl scouts, crime victims' compensation, and
+        # a group for the families of people with addictions (AIRS PN-8100.0500-230/-235: not
+        # peer support for the person; see directory/mapping_airs.py)
+        "BUREAU OF VICTIM COMPENSATION", "FAMILY SUPPORT GROUP",
+        "GIRL SCOUTS COUNCIL OF TROPICAL FLORIDA, INC.", "OFFICE OF THE ATTORNEY GENERAL"]
     by_id = {s.id: s for s in result.services}
     assert list(by_id) == ["156", "841", "871", "1730"]
-    # Needs: the Men's Lodge by its taxonomy term (Homeless Shelter) and "emergency shelter";
-    # the rest by their names and descriptions (methadone, detoxification, crisis).
+    # Needs: the AIRS codes decide where a service has them: the Men's Lodge is a Homeless
+    # Shelter (BH-1800.8500), 841 Comprehensive Outpatient SUD Treatment (RX-8450.1150); the
+    # Mobile Crisis Team's codes (mental health evaluation) give none, so its name is read;
+    # 1730 has no codes: its description (methadone, detoxification).
     assert {i: set(s.categories) for i, s in by_id.items()} == {
-        "156": {Need.SHELTER}, "841": {Need.TREATMENT}, "871": {Need.CRISIS, Need.TREATMENT},
+        "156": {Need.SHELTER}, "841": {Need.TREATMENT}, "871": {Need.CRISIS},
         "1730": {Need.DETOX, Need.MOUD, Need.TREATMENT}}
     # Hours from the regular_schedules rows: 12-hour times, weekdays by name.
     assert by_id["156"].opening_hours == "Mo-Fr 08:30-16:30"  # 8:30am-4:30pm, Monday..Friday
@@ -481,12 +485,12 @@ def test_real_miami_211_export(tmp_path: Path) -> None:
         "MEN'S LODGE", "+1 305-637-6720", "https://www.salvationarmymiami.com", ("en", "es"),
         "1907 NW 38th Street, Miami, FL 33142")
     assert (men.lat, men.lon, men.timezone, men.region) == (
-        25.8115436095512, -80.2299673943259, "America/New_York", "US")
+        25.8115436095512, -80.2299673943259, "America/New_York", "US-FL")
     assert "\\n" not in men.description
     assert "homeless males. ****MUST" in men.description
-    assert rendered(result) == ["locations.csv:9: latitude: missing",
-                                "locations.csv:9: longitude: missing"]
-    assert result.invalid_records() == {"8836"}  # the family support group has no coordinates
+    # The family support group (no coordinates) is out of scope before its location is read.
+    assert rendered(result) == []
+    assert result.invalid_records() == set()
     warnings = rendered(result, Severity.WARNING)
     assert "regular_schedules.csv:33: closes_at: '12:00pm (dispensing)' is not a time; the " \
            "hours of this service are left unknown" in warnings

@@ -335,7 +335,7 @@ def test_phone_read_for_the_country_of_the_point(tmp_path: Path) -> None:
     assert [s.phone for s in result.services] == ["+43 1 40000", "+1 312-555-0100",
                                                   "+43 664 1234567", ""]
     assert [(s.region, s.timezone) for s in result.services[:2]] == [
-        ("AT", "Europe/Vienna"), ("US", "America/Chicago")]
+        ("AT-9", "Europe/Vienna"), ("US-IL", "America/Chicago")]
     assert warnings(result) == [
         "export.geojson:4: contact:phone: 'call us' is not a phone number; left out"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import aiosqlite
@@ -131,3 +132,21 @@ async def test_the_second_source_re_imported_keeps_the_first_ones_share(
     (_key, _hours, service), = await directory.all_services()
     assert (service.name, service.categories, service.source) == (
         "Clinic (new name)", frozenset({Need.TREATMENT}), "a")
+
+
+async def test_sunrise_sunset_hours_are_evaluated_at_each_services_own_place(
+        directory: Directory, write_csv: Callable[..., Path]) -> None:
+    """Same expression, same timezone (Europe/Madrid), sunsets 40 minutes apart."""
+    path = write_csv([
+        service_row(id="coruna", lat="43.3623", lon="-8.4115", opening_hours="sunrise-sunset"),
+        service_row(id="barcelona", lat="41.3874", lon="2.1686",
+                    opening_hours="sunrise-sunset")])
+    result = read_path(path)
+    await directory.replace_source("spain", result.services, format="csv", origin="x",
+                                   region="")
+    states = {}
+    for lat, lon in ((43.3623, -8.4115), (41.3874, 2.1686)):
+        (match,) = await nearest(directory, lat, lon, [Need.DETOX],
+                                 datetime(2025, 12, 15, 17, 40), limit=1, within_m=1000)
+        states[match.service.id] = match.status.state.value
+    assert states == {"coruna": "open", "barcelona": "closed"}
