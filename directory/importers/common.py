@@ -24,7 +24,7 @@ from enum import StrEnum
 from gettext import NullTranslations
 from pathlib import Path
 
-from directory import geo, hours
+from directory import geo, hours, hours_nights
 from directory.i18n import N_, Message, Translator
 from directory.importers import fields
 from directory.mapping import needs_from_text
@@ -202,6 +202,7 @@ class ServiceChecker:
         self._record: str | None = None
         self._country = ""
         self._failed = False  # the current record has an error: it will not be imported
+        self._region_here: str | None = None  # the holiday region of the record's place
 
     def begin(self, row: int, record: str = "") -> None:
         """Start a record; `record` names it (its id) until `unique_id` finds the id."""
@@ -210,6 +211,7 @@ class ServiceChecker:
         self._record = label if label and label not in self._first_row else f"{self.file}:{row}"
         self._country = ""
         self._failed = False
+        self._region_here = None
 
     def problem(self, row: int, field_name: str, msgid: str,
                 severity: Severity = Severity.ERROR, **params: object) -> None:
@@ -365,9 +367,17 @@ class ServiceChecker:
             return ""
         # Parts the OSM specification leaves open (comments, SH without a calendar, ...) are
         # kept and answered "unknown" at those moments; say which and why.
-        for message in hours.unknown_reasons(expression, self.region):
+        region = self.region if self.region is not None else self._region_here
+        for message in hours.unknown_reasons(expression, region):
             self.result.problems.append(Problem(self.file, row, "opening_hours", message,
                                                 Severity.WARNING, self._record))
+        # Evaluated as written (a later rule replaces the whole day), but rarely what the
+        # person who wrote it meant: say which nights are cut.
+        cut = hours_nights.cancelled_nights(expression)
+        if cut:
+            self.result.problems.append(Problem(
+                self.file, row, "opening_hours", hours_nights.cancelled_nights_message(cut),
+                Severity.WARNING, self._record))
         return expression
 
     def unique_id(self, row: int, text: str) -> str | None:
@@ -421,7 +431,8 @@ class ServiceChecker:
         self._country = geo.country_of_zone(zone)
         if self.region is not None:
             return zone, self.region
-        return zone, geo.holiday_region(lat, lon, self._country)
+        self._region_here = geo.holiday_region(lat, lon, self._country)
+        return zone, self._region_here
 
     def out_of_scope(self, name: str) -> None:
         self.result.out_of_scope.append(" ".join(name.split()))

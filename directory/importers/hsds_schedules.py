@@ -295,6 +295,12 @@ def _span(row: Mapping[str, str], opens_name: str, closes_name: str) -> Span:
             raise _Unreadable(name, N_("%(value)r has no am or pm, and the other time of the "
                                        "row has; the hours of this service are left unknown"),
                               value=row[name].strip())
+    if opens.form == closes.form == "bare" and closes.text < opens.text:
+        # "9:00" to "5:00": a 12-hour clock without am/pm, or a night shift? Never guess.
+        raise _Unreadable(closes_name, N_("%(opens)s to %(value)s without am or pm could be a "
+                                          "day or a night; the hours of this service are left "
+                                          "unknown"),
+                          opens=row[opens_name].strip(), value=row[closes_name].strip())
     start, end = opens.text, closes.text
     if end == "00:00" or (start == "00:00" and end == "23:59"):
         end = "24:00"

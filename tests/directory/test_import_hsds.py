@@ -545,3 +545,18 @@ def test_services_that_are_not_running_are_left_out_with_a_warning(
     assert rendered(result, Severity.WARNING) == [
         f"services.csv:2: status: the service is {status.lower()!r}; left out"]
     assert result.errors == []
+
+
+@pytest.mark.parametrize(("opens", "closes", "hours"), [
+    ("9:00", "5:00", ""),  # a 12-hour clock without am/pm, or a night: never guessed
+    ("10:00", "2:00", ""),
+    ("9:00", "17:00", "Mo 09:00-17:00; 2025 Dec 24-2025 Dec 26 off"),  # plainly 24-hour
+    ("22:00", "06:00", "Mo 22:00-06:00; 2025 Dec 24-2025 Dec 26 off"),  # a 24-hour night
+])
+def test_times_without_am_or_pm_are_never_guessed_into_a_night(
+        tmp_path: Path, opens: str, closes: str, hours: str) -> None:
+    schedules = ("id,service_id,location_id,service_at_location_id,weekday,opens_at,"
+                 f"closes_at\n,,,sal1,Monday,{opens},{closes}\n")
+    result = read(write_package(tmp_path, {**HSDS_1, "regular_schedules.csv": schedules}))
+    assert result.services[0].opening_hours == hours
+    assert [p.field for p in result.warnings] == ([] if hours else ["closes_at"])

@@ -344,3 +344,19 @@ def test_classic_mac_line_ends_and_nul_characters(tmp_path: Path) -> None:
     assert rendered(utf16, format="csv", encoding="cp1252") == [
         "unicode.txt:1: file: not a CSV file: it contains NUL characters (UTF-16 text read as "
         "another encoding? try --encoding utf-16)"]
+
+
+def test_a_night_cut_by_a_later_rule_is_warned_about_and_evaluated_as_written(
+        write_csv: WriteCsv) -> None:
+    result = read_path(write_csv([service_row(opening_hours="Mo-Fr 22:00-06:00; Sa 10:00-14:00")]))
+    (warning,) = result.warnings
+    assert warning.render_english().startswith(
+        "city.csv:2: opening_hours: a later rule ends the night before Sa at midnight")
+    assert result.services[0].opening_hours == "Mo-Fr 22:00-06:00; Sa 10:00-14:00"
+
+
+def test_school_holidays_are_read_for_the_region_of_the_place(write_csv: WriteCsv) -> None:
+    """Stuttgart: Baden-Württemberg's school calendar exists, so SH is no warning there."""
+    result = read_path(write_csv([service_row(lat="48.7758", lon="9.1829",
+                                              opening_hours="Mo-Fr 09:00-17:00; SH off")]))
+    assert (result.problems, result.services[0].region) == ([], "DE-BW")
