@@ -56,6 +56,16 @@ def _all(*tests: Callable[[Tags], bool]) -> Callable[[Tags], bool]:
     return lambda tags: all(test(tags) for test in tests)
 
 
+# Whom a social facility is only for, when it is not for any adult who needs a bed tonight.
+_ONLY_FOR = {"abused", "woman", "women", "child", "children", "juvenile", "orphan",
+             "refugee", "migrant", "senior", "disabled", "mental_health", "victim"}
+
+
+def _open_to_adults(tags: Tags) -> bool:
+    groups = {v.strip() for v in tags.get("social_facility:for", "").split(";") if v.strip()}
+    return not groups or bool(groups - _ONLY_FOR)
+
+
 T, D, M, H, N, C, S, P = (Need.TREATMENT, Need.DETOX, Need.MOUD, Need.HARM_REDUCTION,
                           Need.NALOXONE, Need.CRISIS, Need.SHELTER, Need.PEER_SUPPORT)
 
@@ -69,12 +79,15 @@ OSM_TAGS: tuple[tuple[Callable[[Tags], bool], frozenset[Need], str], ...] = (
      "opioid substitution (methadone, buprenorphine)"),
     (_all(_has("healthcare", "counselling"), _has("healthcare:counselling", "addiction")),
      frozenset({T, P}), "addiction counselling"),
-    (_has("healthcare", "rehabilitation"), frozenset({T}), "rehabilitation"),
+    # healthcare=rehabilitation alone is any medical rehabilitation (orthopaedic, cardiac):
+    # only with an addiction speciality (the first row) is it treatment.
     (_has("social_facility:for", "drug_addicted"), frozenset({T}),
      "social facility for people who use drugs"),
     (_all(_has("social_facility:for", "drug_addicted"), _has("social_facility", "outreach")),
      frozenset({H, P}), "outreach to people who use drugs"),
-    (_has("social_facility", "shelter"), frozenset({S}), "shelter"),
+    (_all(_has("social_facility", "shelter"), _open_to_adults), frozenset({S}),
+     "shelter (not one only for abused women, children or refugees: a refuge that would "
+     "turn the person away)"),
     (_all(_has("social_facility:for", "homeless"),
           _has("social_facility", "shelter", "housing", "group_home")),
      frozenset({S}), "housing for homeless people"),

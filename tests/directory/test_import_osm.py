@@ -10,6 +10,7 @@ import pytest
 
 from directory.importers import ReadResult, read_path
 from directory.importers.osm import read_osm
+from directory.mapping import needs_from_osm
 from directory.model import Need, Service
 
 VIENNA = (16.37, 48.21)  # lon, lat
@@ -397,3 +398,17 @@ def test_empty_feature_collection_and_broken_json(tmp_path: Path) -> None:
     broken.write_text('{"type": "FeatureCollection",\n "features": [}')
     (error,) = errors(read_osm(broken, source="osm", region=None))
     assert error.startswith("broken.geojson:2: file: not valid JSON")
+
+
+@pytest.mark.parametrize(("tags", "needs"), [
+    ({"healthcare": "rehabilitation", "healthcare:speciality": "orthopaedics"}, set()),
+    ({"healthcare": "rehabilitation", "healthcare:speciality": "addiction"}, {"treatment"}),
+    ({"amenity": "social_facility", "social_facility": "shelter",
+      "social_facility:for": "abused;woman"}, set()),
+    ({"amenity": "social_facility", "social_facility": "shelter",
+      "social_facility:for": "homeless"}, {"shelter"}),
+    ({"amenity": "social_facility", "social_facility": "shelter"}, {"shelter"}),
+])
+def test_osm_tags_give_a_need_only_when_they_mean_it(tags: dict[str, str],
+                                                     needs: set[str]) -> None:
+    assert {str(n) for n in needs_from_osm(tags)} == needs
