@@ -10,7 +10,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -149,29 +149,26 @@ async def _import(args: argparse.Namespace, open_db: OpenDirectory,
                                          source=source, encoding=args.encoding,
                                          progress=progress, needs=needs)
     checking = args.directory_command == "check"
-    if not checking or db_exists(args.db):
-        async with open_db(args.db, False) as directory:
+    # check reads the database only if there is one: it never creates it.
+    database = open_db(args.db, False) if not checking or db_exists(args.db) else None
+    async with database or nullcontext() as directory:
+        if directory is not None:
             await _check_ids_elsewhere(directory, result, source, kind)
-            code = _verdict(result, bool(args.skip_invalid), translator, out, err)
-            if code != OK or checking:
-                return code
-            kept = result.without_invalid()
-            await directory.replace_source(source, kept.services, format=kind,
-                                           origin=", ".join(str(p) for p in paths),
-                                           region=region or "")
-    else:
         code = _verdict(result, bool(args.skip_invalid), translator, out, err)
         if code != OK:
             return code
-    if checking:
-        out.write(_("check only: the directory is unchanged") + "\n")
-    else:
-        kept_count = len(result.without_invalid().services)
-        out.write(translator.ngettext(
-            "imported %(count)d service from %(path)s as source %(source)s",
-            "imported %(count)d services from %(path)s as source %(source)s",
-            kept_count) % {"count": kept_count, "path": ", ".join(str(p) for p in paths),
-                           "source": source} + "\n")
+        if checking:
+            out.write(_("check only: the directory is unchanged") + "\n")
+            return OK
+        assert directory is not None
+        kept = result.without_invalid().services
+        origin = ", ".join(str(p) for p in paths)
+        await directory.replace_source(source, kept, format=kind, origin=origin,
+                                       region=region or "")
+    out.write(translator.ngettext(
+        "imported %(count)d service from %(path)s as source %(source)s",
+        "imported %(count)d services from %(path)s as source %(source)s",
+        len(kept)) % {"count": len(kept), "path": origin, "source": source} + "\n")
     return OK
 
 

@@ -26,6 +26,7 @@ import opening_hours
 from opening_hours import OpeningHours
 from opening_hours import State as _LibState
 
+from directory.hours_rules import split_rules
 from directory.i18n import N_, Message
 
 WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
@@ -81,25 +82,16 @@ def _cancelled(expression: str, year: int) -> tuple[str, ...]:
 
 
 def _rules(expression: str) -> list[str]:
-    """The rules before any fallback (`||`), cut at `;` outside comments."""
+    """The `;` rules before any fallback (`||`), cut where opening_hours.js cuts them
+    (`split_rules`); an additional rule after `, ` stays with the rule it adds to."""
     rules: list[str] = []
-    current: list[str] = []
-    in_quote = False
-    i = 0
-    while i < len(expression):
-        char = expression[i]
-        if char == '"':
-            in_quote = not in_quote
-        elif not in_quote and char == ";":
-            rules.append("".join(current).strip())
-            current = []
-            i += 1
-            continue
-        elif not in_quote and expression.startswith("||", i):
+    for separator, rule in split_rules(expression):
+        if separator == "||":
             break
-        current.append(char)
-        i += 1
-    rules.append("".join(current).strip())
+        if separator == "," and rules:
+            rules[-1] += ", " + rule
+        else:
+            rules.append(rule)
     return [rule for rule in rules if rule]
 
 
