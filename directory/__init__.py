@@ -4,6 +4,8 @@ This package knows nothing about Telegram. Its public surface is re-exported her
 modules behind it are private to the package.
 """
 
+from directory.gazetteer import Place
+from directory.geo import parse_lat_lon
 from directory.hours import HoursStatus, State
 from directory.model import NEEDS, Need, Service
 from directory.search import Match, brute_force_nearest, nearest
@@ -15,9 +17,11 @@ __all__ = [
     "HoursStatus",
     "Match",
     "Need",
+    "Place",
     "Service",
     "State",
     "brute_force_nearest",
     "nearest",
     "open_directory",
+    "parse_lat_lon",
 ]

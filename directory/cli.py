@@ -9,7 +9,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -75,6 +75,18 @@ def add_commands(parser: argparse.ArgumentParser, db_help: str, translator: Tran
     search.add_argument("--db", help=db_help)
     sources = commands.add_parser("sources", help=_("list the imported sources"))
     sources.add_argument("--db", help=db_help)
+
+
+def main(argv: Sequence[str], open_db: OpenDirectory, translator: Translator, locale: Locale,
+         *, db_help: str = "", out: TextIO | None = None, err: TextIO | None = None,
+         db_exists: Callable[[str | None], bool] = lambda _path: False) -> int:
+    """`deflect directory ARGV...` on its own: the arguments after `directory` parsed as
+    `add_commands` defines them and run as `run` runs them (its exit status; bad arguments
+    exit as argparse does). `deflect` itself parses its whole command line and calls `run`."""
+    parser = argparse.ArgumentParser(prog="deflect directory")
+    add_commands(parser, db_help, translator)
+    args = parser.parse_args(list(argv))
+    return asyncio.run(run(args, open_db, translator, locale, out, err, db_exists))
 
 
 async def run(args: argparse.Namespace, open_db: OpenDirectory,

@@ -1,5 +1,5 @@
-"""Geodesy for the directory: distances, search boxes, where a point's clocks run and whose
-public holidays it keeps.
+"""Geodesy for the directory: a typed "lat,lon" read as a point, distances, search boxes,
+where a point's clocks run and whose public holidays it keeps.
 
 Ranking uses the exact WGS84 geodesic (Karney's algorithm, via geographiclib, which geopy
 itself uses). It costs ~40 µs, so search first bounds it with the haversine distance, which is
@@ -10,6 +10,7 @@ bound cannot decide.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from functools import cache
@@ -47,6 +48,23 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dl = math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * _MEAN_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+# Degrees as people type them: a point or nothing, no exponent, no sign but a minus; the two
+# numbers separated by a comma, a semicolon or a space.
+_LAT_LON = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*[,; ]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
+
+
+def parse_lat_lon(text: str) -> tuple[float, float] | None:
+    """A point typed as "lat,lon" in decimal degrees ("41.88,-87.63", "41.88; -87.63",
+    "41.88 -87.63"); None if the text is not one or lies outside -90..90, -180..180."""
+    match = _LAT_LON.match(text)
+    if match is None:
+        return None
+    lat, lon = float(match[1]), float(match[2])
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return lat, lon
 
 
 class Bounder:

@@ -1,4 +1,8 @@
-"""What every importer shares: problems with file/row/field, and checking one service.
+"""What every importer shares: checking one service's fields (`ServiceChecker`).
+
+What a reader returns (`ReadResult`, `Problem`, `Severity`, `Progress`) is in `results`, and
+reading a file as text or JSON (`decode`, `read_json`, `NOT_READ`) in `decoding`; both are
+re-exported here, where the readers have always imported them from.
 
 Each format's reader turns its rows into plain fields and hands them to `ServiceChecker`,
 so the rules for coordinates, needs, hours, ids and the rest are written once and give the
@@ -15,160 +19,21 @@ says what was done, and the service is imported.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
-from gettext import NullTranslations
-from pathlib import Path
+from collections.abc import Iterable
+from dataclasses import replace
 
 from directory import geo, hours, hours_nights
-from directory.i18n import N_, Message, Translator
+from directory.i18n import N_, Message
 from directory.importers import fields
+from directory.importers.decoding import NOT_READ, decode, read_json
+from directory.importers.results import Problem, Progress, ReadResult, Severity
 from directory.mapping import needs_from_text
 from directory.model import Need, Service
 
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with an input file, located as FILE:ROW: FIELD.
-
-    `record` is the record it concerns (the service's id, or FILE:ROW when it has none);
-    None means the file as a whole (a missing column, a file that is not CSV), which no
-    --skip-invalid can get past.
-    """
-
-    file: str
-    row: int  # line number (CSV) or feature number (GeoJSON); 1 for the file as a whole
-    field: str
-    message: Message
-    severity: Severity = Severity.ERROR
-    record: str | None = None
-
-    def render(self, translator: Translator) -> str:
-        return f"{self.file}:{self.row}: {self.field}: {self.message.render(translator)}"
-
-    def render_english(self) -> str:
-        return self.render(NullTranslations())
-
-
-# Called by readers as they go: (records done, records in all). The CLI draws a bar with it.
-Progress = Callable[[int, int], None]
-
-
-@dataclass
-class ReadResult:
-    """The services read from a file, what was wrong, and what was left out and why."""
-
-    services: list[Service] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    rows: list[int] = field(default_factory=list)  # row of each service, same order
-    files: list[str] = field(default_factory=list)  # and the file that row is in
-    out_of_scope: list[str] = field(default_factory=list)  # names of records meeting no need
-    version: str = ""  # the format's version where it has several (e.g. "HSDS 1.x")
-    left_out: list[str] = field(default_factory=list)  # dropped with a warning (no geometry)
-    names: dict[str, str] = field(default_factory=dict)  # record -> its name, where read
-
-    @property
-    def not_in_scope(self) -> int:
-        return len(self.out_of_scope)
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity is Severity.ERROR]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity is Severity.WARNING]
-
-    @property
-    def file_errors(self) -> list[Problem]:
-        """Errors about a file as a whole: nothing can be imported past them."""
-        return [p for p in self.errors if p.record is None]
-
-    def invalid_records(self) -> set[str]:
-        return {p.record for p in self.errors if p.record is not None}
-
-    def repaired_records(self) -> set[str]:
-        """Imported records that carry at least one warning (something was repaired)."""
-        valid = {s.id for s in self.services} - self.invalid_records()
-        return {p.record for p in self.warnings if p.record in valid}
-
-    def without_invalid(self) -> ReadResult:
-        """The valid services only (for --skip-invalid), chosen by record, not by line."""
-        bad = self.invalid_records()
-        kept = [(s, r, f) for s, r, f in zip(self.services, self.rows, self.files, strict=True)
-                if s.id not in bad]
-        return ReadResult([s for s, _, _ in kept], self.problems, [r for _, r, _ in kept],
-                          [f for _, _, f in kept], self.out_of_scope, self.version,
-                          self.left_out, self.names)
-
-
-_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
-
-
-def decode(path: Path, data: bytes, problems: list[Problem],
-           encoding: str | None = None) -> str | None:
-    """The text of a file, or None with the problem noted.
-
-    Without `encoding`: UTF-8, or UTF-16 when the file starts with its byte order mark (as
-    spreadsheets save "Unicode text"); a BOM is dropped.
-    """
-    if not data.strip(b" \t\r\n\x00"):
-        problems.append(Problem(path.name, 1, "file", Message(N_("the file is empty"))))
-        return None
-    if encoding is None:
-        encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8-sig")
-        hint = True
-    else:
-        hint = False
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        if hint:
-            message = Message(N_("not UTF-8 text (byte 0x%(byte)02x); save the file as UTF-8, "
-                                 "or give its encoding, e.g. --encoding cp1252 (Excel in "
-                                 "Western Europe and the Americas) or --encoding utf-16"),
-                              {"byte": data[error.start]})
-        else:
-            message = Message(N_("not %(encoding)s text (byte 0x%(byte)02x)"),
-                              {"encoding": encoding, "byte": data[error.start]})
-        problems.append(Problem(path.name, line, "file", message))
-        return None
-    except LookupError:
-        problems.append(Problem(path.name, 1, "file", Message(
-            N_("%(encoding)s is not an encoding Python knows (e.g. utf-8, cp1252, utf-16, "
-               "latin-1)"), {"encoding": encoding})))
-        return None
-    return text.removeprefix("\ufeff")
-
-
-NOT_READ = object()  # what read_json returns for a file it could not read
-
-
-def read_json(path: Path, problems: list[Problem], encoding: str | None = None) -> object:
-    """The parsed JSON of a file, or `NOT_READ` with the problem noted (FILE:LINE)."""
-    text = decode(path, path.read_bytes(), problems, encoding)
-    if text is None:
-        return NOT_READ
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        problems.append(Problem(path.name, error.lineno, "file", Message(
-            N_("not valid JSON: %(detail)s (column %(column)d)"),
-            {"detail": error.msg, "column": error.colno})))
-    except RecursionError:
-        problems.append(Problem(path.name, 1, "file", Message(
-            N_("not valid JSON: nested too deeply"))))
-    return NOT_READ
+__all__ = ["NOT_READ", "Problem", "Progress", "ReadResult", "ServiceChecker", "Severity",
+           "decode", "parse_need", "read_json"]
 
 
 def parse_need(text: str) -> Need | None:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from directory.importers import read_path
 from directory.importers.hsds import read_hsds
 from directory.mapping import (
@@ -34,6 +33,7 @@ from directory.mapping_airs import (
 from directory.mapping_text import text_reading
 from directory.model import Need
 from tests.conftest import service_row
+from tests.directory.support import main
 
 T, D, M, H, N, C, S, P = (Need.TREATMENT, Need.DETOX, Need.MOUD, Need.HARM_REDUCTION,
                           Need.NALOXONE, Need.CRISIS, Need.SHELTER, Need.PEER_SUPPORT)

@@ -14,12 +14,12 @@ from geographiclib.geodesic import Geodesic
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.database import directory_session
 from directory import geo
 from directory.hours import State
 from directory.model import Need, Service
 from directory.search import brute_force_nearest, nearest
 from directory.store import Directory
+from tests.directory.support import directory_session
 
 HOURS = ["24/7", "Mo-Fr 09:00-17:00", "", "Mo-Su 22:00-06:00", "off", "Sa-Su 10:00-14:00",
          "Mo-Su 08:00-20:00; PH off"]

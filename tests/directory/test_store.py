@@ -9,12 +9,13 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.database import MIGRATIONS, directory_session, open_database
+from bot.database import MIGRATIONS  # only test_schema_version_is_recorded: a bot test
 from directory.importers import read_path
 from directory.model import Need, Service
 from directory.search import nearest
 from directory.store import DEMO_SOURCE, Directory, open_directory
 from tests.conftest import service_row
+from tests.directory.support import directory_session, open_database
 
 
 async def test_demo_loads_into_an_empty_database_and_covers_every_need(

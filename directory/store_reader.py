@@ -1,0 +1,201 @@
+"""Reading the directory: search's own read-only connection, and the reads the bot makes.
+
+This module owns every read of the directory's tables: `Reader`, the connection search uses
+from a thread of its own, and `DirectoryReads`, the reads made through the shared connection
+(the sources, ids other sources use, the area covered, a service's name, the gazetteer of
+names and addresses, the needs of every service, and everything for brute-force checks and
+export). It writes nothing and reads no file (the importers are the demo module's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import NamedTuple, TypeVar
+
+import aiosqlite
+
+from directory import gazetteer
+from directory.gazetteer import Place
+from directory.geo import Box
+from directory.hours import Hours
+from directory.model import Need, Service, needs_from_mask
+from directory.store_schema import HOURS_COLUMNS, SERVICE_COLUMNS, load_hours, service_from_row
+
+T = TypeVar("T")
+
+
+class Candidate(NamedTuple):
+    """What the spatial index returns for one service near a point (32-bit bounds)."""
+
+    key: int
+    min_lat: float
+    max_lat: float
+    min_lon: float
+    max_lon: float
+    hours_key: float
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    name: str
+    format: str
+    origin: str
+    region: str
+    imported_at: str
+    services: int
+
+
+class Reader:
+    """Search's own read-only connection, used from one dedicated thread.
+
+    A search is a handful of small reads and some arithmetic; doing all of it in one hop to
+    a thread, on a connection of its own, costs one hand-off instead of one per statement
+    and never waits behind an import (WAL lets readers run beside the writer).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="directory-read")
+        self._connection: sqlite3.Connection | None = None
+        self._hours: dict[int, Hours] = {}
+        self.generation = 0  # bumped by every import; cached hours are dropped when it moves
+        self._loaded_generation = -1
+
+    async def run(self, work: Callable[[Reader], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, work, self)
+
+    def _db(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self._connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                               isolation_level=None)
+        return self._connection
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Reader]:
+        """One read transaction: a search sees one state of the directory throughout."""
+        db = self._db()
+        db.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            db.execute("COMMIT")
+
+    def candidates(self, boxes: Sequence[Box], needs: Iterable[Need]) -> list[Candidate]:
+        """Services meeting any of the needs with a point in one of the boxes.
+
+        A service that meets two of the needs comes back twice.
+        """
+        parts = [
+            f"SELECT key, min_lat, max_lat, min_lon, max_lon, min_hours "
+            f"FROM service_rtree_{need.value} "
+            "WHERE max_lat >= ? AND min_lat <= ? AND max_lon >= ? AND min_lon <= ?"
+            for need in needs for _box in boxes
+        ]
+        values = [value for _need in needs for box in boxes for value in box]
+        rows = self._db().execute(" UNION ALL ".join(parts), values).fetchall()
+        return [Candidate._make(row) for row in rows]
+
+    def hours(self, *, must_have: int | None = None) -> dict[int, Hours]:
+        """Compiled hours by key; a few hundred distinct ones even in a large directory.
+
+        `must_have`: a key just read from the index; if an import committed since the cache
+        was filled, it may be new, and the cache is reloaded.
+        """
+        if self._loaded_generation != self.generation or (
+                must_have is not None and must_have not in self._hours):
+            self._hours = load_hours(self._db().execute(
+                f"SELECT {HOURS_COLUMNS} FROM hours_rule").fetchall())
+            self._loaded_generation = self.generation
+        return self._hours
+
+    def services(self, keys: Sequence[int]) -> dict[int, Service]:
+        marks = ",".join("?" * len(keys))
+        rows = self._db().execute(
+            f"SELECT {SERVICE_COLUMNS} FROM service WHERE key IN ({marks})", tuple(keys)
+        ).fetchall()
+        return {row[0]: service_from_row(row) for row in rows}
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    async def close(self) -> None:
+        await self.run(lambda reader: reader._close())
+        self._executor.shutdown(wait=True)
+
+
+class DirectoryReads:
+    """The reads `Directory` makes through the shared connection."""
+
+    db: aiosqlite.Connection
+    reader: Reader
+
+    async def sources(self) -> list[SourceInfo]:
+        async with self.db.execute(
+            "SELECT name, format, origin, region, imported_at, services "
+            "FROM directory_source ORDER BY name"
+        ) as cursor:
+            return [SourceInfo(*row) async for row in cursor]
+
+    async def ids_elsewhere(self, ids: Iterable[str], source: str) -> dict[str, tuple[str, str]]:
+        """Which of these ids other sources already use: id -> (that source, its format)."""
+        wanted = list(ids)
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            async with self.db.execute(
+                "SELECT service.id, service.source, directory_source.format FROM service "
+                "JOIN directory_source ON directory_source.name = service.source "
+                f"WHERE service.source != ? AND service.id IN ({marks})",
+                (source, *chunk),
+            ) as cursor:
+                found.update({row[0]: (row[1], row[2]) async for row in cursor})
+        return found
+
+    async def extent(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        """The corners (south-west, north-east) of the area the directory covers."""
+        rows = list(await self.db.execute_fetchall(
+            "SELECT min(lat), min(lon), max(lat), max(lon) FROM service"))
+        if not rows or rows[0][0] is None:
+            return None
+        south, west, north, east = (float(value) for value in rows[0])
+        return (south, west), (north, east)
+
+    async def name_of(self, service_id: str) -> str | None:
+        """The name of the service with this id, if the directory still has it."""
+        rows = list(await self.db.execute_fetchall("SELECT name FROM service WHERE id = ?",
+                                                   (service_id,)))
+        return str(rows[0][0]) if rows else None
+
+    async def places_named(self, query: str, limit: int = gazetteer.MAX_PLACES) -> list[Place]:
+        """The services whose name or address contains every word typed (the offline
+        gazetteer), by name; see `directory.gazetteer.places_named`."""
+        return await gazetteer.places_named(self.db, query, limit)
+
+    async def needs_by_service(self) -> dict[str, tuple[str, ...]]:
+        """Every service's id and the values of the needs it meets (as `bot.stats` read them:
+        in the iteration order of `needs_from_mask`'s frozenset, so compare them as sets)."""
+        return {str(service_id): tuple(n.value for n in needs_from_mask(int(mask)))
+                for service_id, mask in await self.db.execute_fetchall(
+                    "SELECT id, needs FROM service")}
+
+    async def all_services(self) -> list[tuple[int, int, Service]]:
+        """Every service as (key, hours key, service): for brute-force checks and export."""
+        async with self.db.execute(
+            f"SELECT {SERVICE_COLUMNS}, hours_key FROM service ORDER BY key"
+        ) as cursor:
+            return [(row[0], row[-1], service_from_row(row[:-1]))
+                    for row in await cursor.fetchall()]
+
+    async def hours(self) -> dict[int, Hours]:
+        """Compiled hours by key, freshly loaded (for brute-force checks and export)."""
+        return load_hours(await self.db.execute_fetchall(
+            f"SELECT {HOURS_COLUMNS} FROM hours_rule"))
