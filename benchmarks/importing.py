@@ -32,9 +32,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.database import directory_session
 from directory.importers import read_path
 from directory.importers.simple_csv import COLUMNS
+from storage import directory_session
 
 # (lat, lon, spread in degrees, phone prefix as written locally)
 PLACES = [

@@ -37,8 +37,8 @@ from typing import Any
 from telegram import Update
 
 from bot.app import build_application, running
-from bot.members import Role
 from bot.settings import Settings
+from members import Role
 from tests.fake_nominatim import FakeNominatim
 from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser, RandomFaults
 from tests.officers import STALLED_PLACE, complete_checklist
@@ -124,7 +124,7 @@ async def measure(conversations: int, in_flight: int, stall_s: float,
         async with running(application):
             runtime = application.bot_data.runtime
             assert runtime is not None
-            agency = await runtime.members.agency("Load PD", "US")
+            agency = await runtime.members.ensure_agency("Load PD", "US")
             for index in range(conversations):
                 await runtime.members.add_member(FIRST_USER + index, agency, Role.OFFICER)
             assert application.updater is not None

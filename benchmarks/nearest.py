@@ -36,12 +36,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.database import directory_session, open_database
 from directory.importers import read_path
 from directory.importers.simple_csv import COLUMNS
 from directory.model import Need
 from directory.search import brute_force_nearest, nearest
 from directory.store import open_directory
+from storage import directory_session
+from storage.sqlite.database import open_database
 
 # (name, lat, lon, weight, spread in degrees): cities of very different densities and zones.
 CITIES = [

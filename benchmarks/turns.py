@@ -38,8 +38,8 @@ from telegram.ext import (
 
 from bot.app import OFFLINE_TOKEN, build_application, running
 from bot.console import Console, ConsoleUser, OfflineBotApi
-from bot.members import Role
 from bot.settings import Settings
+from members import Role
 
 
 async def _per_update_us(application: Any, batch: list[Update]) -> float:
@@ -118,7 +118,7 @@ async def checklist_step(updates: int, rounds: int, folder: Path) -> list[float]
     async with running(application):
         runtime = application.bot_data.runtime
         assert runtime is not None
-        agency = await runtime.members.agency("Bench PD", "US")
+        agency = await runtime.members.ensure_agency("Bench PD", "US")
         people = itertools.count(10_000)
         for _round in range(rounds):
             # Each timed update is the first step of a checklist, one officer each: "is anyone

@@ -16,22 +16,17 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.database import open_database
 from bot.eligibility import load_eligibility, missing_translations
-from bot.followups import FollowUps, Undelivered
-from bot.geocoding import Geocoder
 from bot.i18n import available_locales, compile_catalogs, translations
-from bot.members import Members
 from bot.network import RetryingRateLimiter
-from bot.persistence import SqlitePersistence
-from bot.referrals import ReferralLog
-from bot.retention import purge
+from bot.persistence import StoragePersistence
 from bot.runtime import BotData, DeflectContext, Runtime
 from bot.settings import Settings
 from bot.updates import PerChatUpdateProcessor
+from directory.geocoder import Geocoder
 from directory.importers import default_source, detect_format, read_path
-from directory.store import open_directory
 from handlers.checklist import build_checklist_handler
+from handlers.common import DRAFT, Draft
 from handlers.coordinator import build_coordinator_handlers
 from handlers.errors import on_error
 from handlers.followup import (
@@ -41,6 +36,11 @@ from handlers.followup import (
     send_due_job,
 )
 from handlers.start import build_start_handlers
+from members import Members
+from referrals.followups import FollowUps, Undelivered
+from referrals.log import ReferralLog
+from referrals.retention import purge
+from storage import open_conversations, open_storage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -71,8 +71,8 @@ async def _post_init(application: DeflectApplication, settings: Settings) -> Non
     if missing:
         _LOGGER.warning("eligibility questions without a translation (asked in English): %s",
                         ", ".join(missing))
-    db = await open_database(settings.db_path)
-    directory = await open_directory(db, demo=settings.directory_path is None)
+    storage = await open_storage(settings.db_path)
+    directory = await storage.open_directory(demo=settings.directory_path is None)
     if settings.directory_path is not None and not await directory.sources():
         # DEFLECT_DIRECTORY: a deployment's own directory, imported once, all or nothing.
         result = read_path(settings.directory_path)
@@ -83,14 +83,15 @@ async def _post_init(application: DeflectApplication, settings: Settings) -> Non
                                        format=detect_format(settings.directory_path),
                                        origin=str(settings.directory_path), region="")
     contact = f" ({settings.geocoder_contact})" if settings.geocoder_contact else ""
-    geocoder = Geocoder(db, url=settings.geocoder_url,
+    geocoder = Geocoder(storage.geocode, url=settings.geocoder_url,
                         user_agent=f"Deflect/0.1 deflection referral bot{contact}")
     await geocoder.open()
     application.bot_data.runtime = Runtime(
-        settings=settings, db=db, directory=directory, members=await Members.open(db),
-        referrals=ReferralLog(db), eligibility=eligibility,
-        geocoder=geocoder, followups=FollowUps(db, settings.followup_hours),
-        undelivered=await Undelivered.open(db),
+        settings=settings, storage=storage, directory=directory,
+        members=await Members.open(storage.members), referrals=ReferralLog(storage.referrals),
+        eligibility=eligibility, geocoder=geocoder,
+        followups=FollowUps(storage.followups, settings.followup_hours),
+        undelivered=Undelivered(storage.undelivered),
     )
     await application.bot.set_my_commands(commands(translations(settings.default_locale)))
 
@@ -100,10 +101,7 @@ async def _post_shutdown(application: DeflectApplication) -> None:
     if runtime is not None:
         await runtime.geocoder.close()
         await runtime.directory.close()
-        # Fold the write-ahead log into the file and empty it: old page images (a finished
-        # conversation's ids among them) do not outlive the process in the WAL.
-        await runtime.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        await runtime.db.close()
+        await runtime.storage.close()
         application.bot_data.runtime = None
 
 
@@ -132,22 +130,23 @@ MAX_RUNNING_UPDATES = 64
 
 
 async def _save_state(update: Update, context: DeflectContext) -> None:
-    """Write through to SQLite what this update changed (conversation state, drafts)."""
+    """Write through to the storage what this update changed (conversation state, drafts)."""
     await context.application.update_persistence()
 
 
 async def _purge_idle(context: DeflectContext) -> None:
     """Delete conversation rows idle for longer than DEFLECT_CONVERSATION_MINUTES."""
     persistence = context.application.persistence
-    if isinstance(persistence, SqlitePersistence):
+    if isinstance(persistence, StoragePersistence):
         await persistence.purge_idle()
 
 
 async def _retention(context: DeflectContext) -> None:
     """Daily: fold and delete referral rows older than DEFLECT_RETENTION_DAYS, and whatever
-    else has expired, then vacuum (bot/retention.py)."""
+    else has expired, then compact (referrals/retention.py)."""
     runtime = context.runtime
-    done = await purge(runtime.db, runtime.settings.retention_days, runtime.followups,
+    done = await purge(runtime.storage.maintenance, runtime.settings.retention_days,
+                       runtime.followups,
                        conversation_idle_s=runtime.settings.conversation_minutes * 60)
     _LOGGER.info("retention: %s", done)
 
@@ -159,7 +158,9 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         ApplicationBuilder()
         .token(settings.token or OFFLINE_TOKEN)
         .context_types(ContextTypes(context=DeflectContext, bot_data=BotData))
-        .persistence(SqlitePersistence(settings.db_path, settings.conversation_minutes * 60))
+        .persistence(StoragePersistence(lambda: open_conversations(settings.db_path),
+                                        settings.conversation_minutes * 60,
+                                        {DRAFT: Draft.from_json}))
         .concurrent_updates(PerChatUpdateProcessor(max_running=MAX_RUNNING_UPDATES))
         .post_init(lambda app: _post_init(app, settings))
         .post_shutdown(_post_shutdown)

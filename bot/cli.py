@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import figures_cli
-from bot.database import database_path, directory_session, open_database
 from bot.i18n import terminal_locale, translations
 from bot.logs import install_log_redaction
-from bot.members import Members, Role
-from bot.settings import Settings
+from bot.settings import Settings, database_path
 from directory import cli as directory_cli
 from directory.i18n import Translator
+from members import Members, Role
+from storage import StorageError, directory_session, open_storage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -63,12 +63,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     locale = terminal_locale()
     translator = translations(str(locale))
     args = build_parser(translator).parse_args(argv)
-    if args.command == "directory":
-        return asyncio.run(directory_cli.run(
-            args, lambda path, demo: directory_session(path, demo=demo), translator, locale,
-            db_exists=lambda path: database_path(path).exists()))
-    settings = Settings.from_env(db_path=database_path(args.db))
-    install_log_redaction(settings.token)
+    try:
+        if args.command == "directory":
+            return asyncio.run(directory_cli.run(
+                args, lambda path, demo: directory_session(database_path(path), demo=demo),
+                translator, locale, db_exists=lambda path: database_path(path).exists()))
+        settings = Settings.from_env(db_path=database_path(args.db))
+        install_log_redaction(settings.token)
+        return _command(settings, args, translator)
+    except StorageError as error:
+        sys.stderr.write(translator.gettext(
+            "DEFLECT_DB names a %(scheme)s server; this version keeps everything in one "
+            "SQLite file: give a file path such as deflect.sqlite3") % {"scheme": error.scheme}
+            + "\n")
+        return 2
+
+
+def _command(settings: Settings, args: argparse.Namespace, translator: Translator) -> int:
     if args.command == "console":
         return _console(settings, Role(args.role))
     if args.command == "invite":
@@ -81,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _console(settings: Settings, role: Role) -> int:
+    # Imported here, not above: only the commands that talk to Telegram load it (the
+    # directory and figures commands start without python-telegram-bot's 200 modules).
     from bot.app import build_application
     from bot.console import ConsoleUser, main_console
 
@@ -89,7 +102,7 @@ def _console(settings: Settings, role: Role) -> int:
     async def prepare(application: Any) -> None:
         runtime = application.bot_data.runtime
         if role is not Role.COMMUNITY:
-            agency = await runtime.members.agency("Demo Police Department (demo)", "US")
+            agency = await runtime.members.ensure_agency("Demo Police Department (demo)", "US")
             await runtime.members.add_member(user.id, agency, role)
 
     return main_console(lambda api: build_application(settings, request=api, rate_limit=False),
@@ -101,13 +114,13 @@ async def _invite(settings: Settings, args: argparse.Namespace, translator: Tran
     if args.uses < 1 or args.days < 1:
         sys.stderr.write(_("--uses and --days must be at least 1") + "\n")
         return 2
-    db = await open_database(settings.db_path)
+    storage = await open_storage(settings.db_path)
     try:
-        members = await Members.open(db)
-        agency = await members.agency(args.agency, args.country or settings.country)
+        members = await Members.open(storage.members)
+        agency = await members.ensure_agency(args.agency, args.country or settings.country)
         code = await members.invite(agency, Role(args.role), uses=args.uses, days=args.days)
     finally:
-        await db.close()
+        await storage.close()
     ngettext = translator.ngettext
     sys.stdout.write("\n".join([
         _("Invite code for %(role)s at %(agency)s: %(code)s") % {
@@ -121,6 +134,7 @@ async def _invite(settings: Settings, args: argparse.Namespace, translator: Tran
 
 
 def _run(settings: Settings, args: argparse.Namespace, translator: Translator) -> int:
+    # As in _console: Telegram is loaded only by the commands that talk to it.
     from telegram import Update
 
     from bot.app import build_application

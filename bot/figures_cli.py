@@ -11,13 +11,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot import audit, stats
-from bot.database import open_database
-from bot.followups import FollowUps
-from bot.privacy import check
-from bot.retention import purge
 from bot.settings import Settings
 from directory.i18n import Translator
+from referrals import audit
+from referrals import figures as stats
+from referrals.followups import FollowUps
+from referrals.retention import purge
+from storage import open_storage
+from storage.sqlite.privacy import check
 
 COMMANDS = ("stats", "export", "purge", "audit", "privacy-check")
 
@@ -76,19 +77,20 @@ async def run(args: argparse.Namespace, settings: Settings, translator: Translat
         sys.stdout.write(translator.ngettext("%(count)d finding", "%(count)d findings",
                                              len(findings)) % {"count": len(findings)} + "\n")
         return 1 if findings else 0
-    db = await open_database(settings.db_path)
+    storage = await open_storage(settings.db_path)
     try:
         if args.command == "audit":
-            for entry in await audit.entries(db):
+            for entry in await audit.entries(storage.audit):
                 sys.stdout.write(f"{entry.day}\t{entry.member}\t{entry.role}\t{entry.command}\n")
             return 0
         if args.command == "purge":
             if args.days < 1:
                 sys.stderr.write(_("--older-than must be at least 1") + "\n")
                 return 2
-            done = await purge(db, args.days, FollowUps(db, settings.followup_hours),
+            done = await purge(storage.maintenance, args.days,
+                               FollowUps(storage.followups, settings.followup_hours),
                                conversation_idle_s=settings.conversation_minutes * 60)
-            await audit.record(db, None, "cli", f"purge --older-than {args.days}")
+            await audit.record(storage.audit, None, "cli", f"purge --older-than {args.days}")
             sys.stdout.write(json.dumps(done.__dict__) + "\n")
             return 0
         if args.start > args.end:
@@ -96,20 +98,26 @@ async def run(args: argparse.Namespace, settings: Settings, translator: Translat
             return 2
         agency_id = None
         if args.agency:
-            agencies = list(await db.execute_fetchall("SELECT id FROM agency WHERE name = ?",
-                                                      (args.agency,)))
-            if not agencies:
+            agency = await storage.members.agency_named(args.agency)
+            if agency is None:
                 sys.stderr.write(_("no agency is called %(name)s") % {"name": args.agency}
                                  + "\n")
                 return 2
-            agency_id = int(agencies[0][0])
+            agency_id = agency.id
         by = stats.By(args.by)
-        found, total = await stats.figures(db, by, start=args.start, end=args.end,
-                                           agency_id=agency_id)
+        categories: dict[str, tuple[str, ...]] = {}
+        if by is stats.By.CATEGORY:
+            directory = await storage.open_directory(demo=False)
+            try:
+                categories = await directory.needs_by_service()
+            finally:
+                await directory.close()
+        found, total = await stats.figures(storage.figures, by, start=args.start, end=args.end,
+                                           agency_id=agency_id, categories=categories)
         table = stats.table(found, total, by, settings.min_cell)
-        await audit.record(db, None, "cli", f"{args.command} --by {by.value}")
+        await audit.record(storage.audit, None, "cli", f"{args.command} --by {by.value}")
     finally:
-        await db.close()
+        await storage.close()
     if args.command == "export":
         args.out.write_text(_csv(table), encoding="utf-8")
         return 0

@@ -1,9 +1,11 @@
-"""Conversation state in SQLite, so that a restart mid-checklist resumes at the same step.
+"""Conversation state kept by the storage, so that a restart mid-checklist resumes at the
+same step.
 
-A python-telegram-bot `BasePersistence` that stores the conversation states and each user's
-data (the draft of a referral in progress) as JSON, never pickle, in the same database file.
-It writes through: after every update the application asks it to save what changed (see
-bot/app.py), so even a killed process loses at most the update being handled.
+A python-telegram-bot `BasePersistence` on top of the storage's conversation store
+(storage/ports.py): conversation states and each user's data (the draft of a referral in
+progress) as JSON, never pickle. It writes through: after every update the application asks
+it to save what changed (see bot/app.py), so even a killed process loses at most the update
+being handled.
 
 These rows are keyed by Telegram ids, as a conversation in progress must be; they are not
 the referral log, and they are deleted when the conversation ends or goes idle for
@@ -12,100 +14,68 @@ DEFLECT_CONVERSATION_MINUTES.
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import aiosqlite
 from telegram.ext import BasePersistence, PersistenceInput
 
-if TYPE_CHECKING:  # bot.database lists this module's migration: no import cycle at run time
+from bot.runtime import BotData
+from storage import ConversationStore
+
+if TYPE_CHECKING:  # PTB's private type aliases, for annotations only
     from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
-    from bot.runtime import BotData
-
-MIGRATION = """
-CREATE TABLE conversation_state (
-    name TEXT NOT NULL,
-    conversation_key TEXT NOT NULL,
-    state INTEGER NOT NULL,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (name, conversation_key)
-);
-CREATE TABLE user_state (
-    user_id INTEGER PRIMARY KEY,
-    data TEXT NOT NULL,
-    updated_at REAL NOT NULL
-);
-"""
-
-DRAFT_KEY = "draft"
+# How a user_data value is read back from its JSON form (a draft, by its key); values
+# without a decoder are plain JSON. A value with `to_json` is written through it.
+Decoders = Mapping[str, Callable[[Any], Any]]
 
 
-async def delete_idle(db: aiosqlite.Connection, cutoff: float) -> int:
-    """Delete conversation states and user data last written before `cutoff` (epoch
-    seconds); returns how many rows. Used by the persistence and by retention."""
-    first = await db.execute("DELETE FROM conversation_state WHERE updated_at < ?", (cutoff,))
-    second = await db.execute("DELETE FROM user_state WHERE updated_at < ?", (cutoff,))
-    return first.rowcount + second.rowcount
+class StoragePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], BotData]):
+    """Conversations and user data in the storage; chat, bot and callback data are not kept."""
 
-
-class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], "BotData"]):
-    """Conversations and user data in SQLite; chat, bot and callback data are not kept."""
-
-    def __init__(self, db_path: Path, max_idle_s: float) -> None:
+    def __init__(self, open_store: Callable[[], Awaitable[ConversationStore]],
+                 max_idle_s: float, decoders: Decoders | None = None) -> None:
         super().__init__(store_data=PersistenceInput(bot_data=False, chat_data=False,
                                                      user_data=True, callback_data=False),
                          update_interval=60)
-        self.db_path = db_path
+        self.open_store = open_store
         self.max_idle_s = max_idle_s
-        self._db: aiosqlite.Connection | None = None
+        self.decoders = dict(decoders or {})
+        self._store: ConversationStore | None = None
 
-    async def _connection(self) -> aiosqlite.Connection:
+    async def store(self) -> ConversationStore:
         # Opened on first use: PTB reads persistence in initialize(), before post_init.
-        if self._db is None:
-            from bot.database import open_database
-
-            self._db = await open_database(self.db_path)
-        return self._db
+        if self._store is None:
+            self._store = await self.open_store()
+        return self._store
 
     async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
 
     async def purge_idle(self) -> int:
         """Delete conversations and user data idle for longer than allowed; returns rows."""
-        return await delete_idle(await self._connection(), time.time() - self.max_idle_s)
+        return await (await self.store()).delete_idle(time.time() - self.max_idle_s)
 
     # --- what PTB reads at start ---------------------------------------------------------
 
     async def get_conversations(self, name: str) -> ConversationDict:
         await self.purge_idle()
-        db = await self._connection()
-        rows = await db.execute_fetchall(
-            "SELECT conversation_key, state FROM conversation_state WHERE name = ?", (name,))
-        return {tuple(json.loads(key)): int(state) for key, state in rows}
+        return dict(await (await self.store()).states(name))
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
-        from handlers.common import Draft  # the draft's codec lives with the draft
-
-        db = await self._connection()
         loaded: dict[int, dict[Any, Any]] = {}
-        for user_id, text in await db.execute_fetchall("SELECT user_id, data FROM user_state"):
-            data = json.loads(text)
-            if DRAFT_KEY in data:
-                data[DRAFT_KEY] = Draft.from_json(data[DRAFT_KEY])
-            loaded[int(user_id)] = data
+        for user_id, data in (await (await self.store()).user_data()).items():
+            loaded[user_id] = {key: self.decoders[key](value) if key in self.decoders
+                               else value for key, value in data.items()}
         return loaded
 
     async def get_chat_data(self) -> dict[int, dict[Any, Any]]:
         return {}
 
     async def get_bot_data(self) -> BotData:
-        from bot.runtime import BotData
-
         return BotData()
 
     async def get_callback_data(self) -> CDCData | None:
@@ -115,33 +85,16 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], "BotData
 
     async def update_conversation(self, name: str, key: ConversationKey,
                                   new_state: object | None) -> None:
-        db = await self._connection()
-        encoded = json.dumps(list(key))
-        if new_state is None:
-            await db.execute("DELETE FROM conversation_state WHERE name = ? AND "
-                             "conversation_key = ?", (name, encoded))
-            return
-        await db.execute(
-            "INSERT INTO conversation_state (name, conversation_key, state, updated_at) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (name, conversation_key) DO UPDATE SET "
-            "state = excluded.state, updated_at = excluded.updated_at",
-            (name, encoded, int(new_state), time.time()))  # type: ignore[call-overload]
+        await (await self.store()).set_state(
+            name, tuple(key), None if new_state is None else int(new_state))  # type: ignore[call-overload]
 
     async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
-        db = await self._connection()
         plain = {key: (value.to_json() if hasattr(value, "to_json") else value)
                  for key, value in data.items()}
-        if not plain:
-            await db.execute("DELETE FROM user_state WHERE user_id = ?", (user_id,))
-            return
-        await db.execute(
-            "INSERT INTO user_state (user_id, data, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (user_id) DO UPDATE SET data = excluded.data, "
-            "updated_at = excluded.updated_at", (user_id, json.dumps(plain), time.time()))
+        await (await self.store()).set_user_data(user_id, plain)
 
     async def drop_user_data(self, user_id: int) -> None:
-        db = await self._connection()
-        await db.execute("DELETE FROM user_state WHERE user_id = ?", (user_id,))
+        await (await self.store()).set_user_data(user_id, {})
 
     async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
         return None

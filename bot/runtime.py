@@ -6,19 +6,19 @@ from dataclasses import dataclass
 from gettext import NullTranslations
 from typing import Any
 
-import aiosqlite
 from babel import Locale
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.eligibility import EligibilityQuestion
-from bot.followups import FollowUps, Undelivered
-from bot.geocoding import Geocoder
 from bot.i18n import negotiate, parse_locale, translations
-from bot.members import Members
-from bot.referrals import ReferralLog
 from bot.settings import Settings
+from directory.geocoder import Geocoder
 from directory.store import Directory
+from members import Members
+from referrals.followups import FollowUps, Undelivered
+from referrals.log import ReferralLog
+from storage import Storage
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Runtime:
     """Opened in post_init, closed in post_shutdown."""
 
     settings: Settings
-    db: aiosqlite.Connection
+    storage: Storage
     directory: Directory
     members: Members
     referrals: ReferralLog

@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.database import DEFAULT_PATH
+from referrals.followups import DEFAULT_FOLLOWUP_HOURS
+from referrals.retention import DEFAULT_RETENTION_DAYS
+from referrals.suppression import DEFAULT_MIN_CELL
 
+DEFAULT_PATH = "deflect.sqlite3"
 PUBLIC_NOMINATIM = "https://nominatim.openstreetmap.org"
-DEFAULT_FOLLOWUP_HOURS: tuple[float, ...] = (24, 72)
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,8 @@ class Settings:
     followup_hours: tuple[float, ...] = DEFAULT_FOLLOWUP_HOURS  # reminders after a referral
     telegram_timeout_s: float = 10.0  # reading one Bot API answer; then it counts as failed
     telegram_retry_pause_s: float = 0.5  # the first pause before a failed call is retried
-    min_cell: int = 10  # published counts from 1 to min_cell - 1 are withheld
-    retention_days: int = 365  # raw referral rows older than this are folded and deleted
+    min_cell: int = DEFAULT_MIN_CELL  # published counts from 1 to min_cell - 1 are withheld
+    retention_days: int = DEFAULT_RETENTION_DAYS  # older referral rows: folded, deleted
     miles: bool = False  # distances in miles and feet for readers in English (US agencies)
 
     @classmethod
@@ -39,7 +41,7 @@ class Settings:
         env = os.environ if env is None else env
         values: dict[str, object] = {
             "token": env.get("DEFLECT_TOKEN") or env.get("TELEGRAM_BOT_TOKEN") or None,
-            "db_path": Path(env.get("DEFLECT_DB") or DEFAULT_PATH),
+            "db_path": database_path(None, env),
             "directory_path": Path(env["DEFLECT_DIRECTORY"]) if env.get("DEFLECT_DIRECTORY")
             else None,
             "base_url": env.get("DEFLECT_BASE_URL") or None,
@@ -54,8 +56,8 @@ class Settings:
             "followup_hours": _hours(env.get("DEFLECT_FOLLOWUP_HOURS")) or DEFAULT_FOLLOWUP_HOURS,
             "telegram_timeout_s": float(env.get("DEFLECT_TELEGRAM_TIMEOUT") or 10.0),
             "telegram_retry_pause_s": float(env.get("DEFLECT_TELEGRAM_RETRY_PAUSE") or 0.5),
-            "min_cell": int(env.get("DEFLECT_MIN_CELL") or 10),
-            "retention_days": int(env.get("DEFLECT_RETENTION_DAYS") or 365),
+            "min_cell": int(env.get("DEFLECT_MIN_CELL") or DEFAULT_MIN_CELL),
+            "retention_days": int(env.get("DEFLECT_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS),
             "miles": (env.get("DEFLECT_DISTANCE_UNIT") or "km").lower() in ("mi", "mile", "miles"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -75,3 +77,10 @@ def _hours(text: str | None) -> tuple[float, ...] | None:
         raise SystemExit(f"DEFLECT_FOLLOWUP_HOURS must be positive and increasing, e.g. "
                          f"24,72; got {text!r}")
     return hours
+
+
+def database_path(explicit: str | os.PathLike[str] | None = None,
+                  env: Mapping[str, str] | None = None) -> Path:
+    """`--db` if given, else DEFLECT_DB, else ./deflect.sqlite3."""
+    env = os.environ if env is None else env
+    return Path(explicit or env.get("DEFLECT_DB") or DEFAULT_PATH)

@@ -9,7 +9,6 @@ conversation answers "this step has expired" and changes nothing.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import logging
 import re
@@ -38,11 +37,9 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.emergency import emergency_number
-from bot.geocoding import Place, gazetteer
 from bot.i18n import available_locales, language_name
-from bot.members import Role
-from bot.referrals import PATHWAY_NAMES, Pathway, Referral
 from bot.runtime import DeflectContext
+from directory.gazetteer import Place
 from directory.hours import State
 from directory.model import NEEDS, Need
 from directory.present import describe, format_distance
@@ -56,10 +53,14 @@ from handlers.common import (
     end_draft,
     keyboard,
     nav_row,
+    nonce_matches,
     start_draft,
-    token_matches,
     value_of,
 )
+from handlers.guard import sender_membership
+from handlers.ui import PATHWAY_NAMES
+from members import Role
+from referrals.model import Pathway, Referral
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -117,8 +118,7 @@ async def start_checklist(update: Update, context: DeflectContext) -> int:
     _ = context.translator.gettext
     if update.callback_query:
         await update.callback_query.answer()
-    user = update.effective_user
-    membership = await context.runtime.members.membership(user.id) if user else None
+    membership = await sender_membership(update, context)
     if membership is None or membership.role is Role.COMMUNITY:
         await _reply(update, _(
             "The checklist is for officers and peer workers of a deflection program. "
@@ -133,9 +133,7 @@ async def start_find(update: Update, context: DeflectContext) -> int:
     """/find or the Find help button: needs, place, nearest open services."""
     if update.callback_query:
         await update.callback_query.answer()
-    user = update.effective_user
-    membership = await context.runtime.members.membership(user.id) if user else None
-    draft = start_draft(context, Flow.FIND_HELP, membership)
+    draft = start_draft(context, Flow.FIND_HELP, await sender_membership(update, context))
     return await _ask_needs(update, context, draft)
 
 
@@ -251,7 +249,7 @@ def answers_button(step: ButtonStep) -> Callback:
     @functools.wraps(step)
     async def checked(update: Update, context: DeflectContext) -> int | None:
         draft = draft_of(context)
-        if draft is None or not token_matches(update, draft):
+        if draft is None or not nonce_matches(update, draft):
             await _expired(update, context)
             return None
         return await step(update, context, draft)
@@ -331,12 +329,9 @@ async def consent_answer(update: Update, context: DeflectContext, draft: Draft
     await _pressed(update)
     if value_of(update) == "no":
         _ = context.translator.gettext
-        membership = draft.membership
-        referral = Referral.new(
-            pathway=draft.pathway or Pathway.ACTIVE_OUTREACH,
-            referrer_role=membership.role.value if membership else Role.COMMUNITY.value,
-            agency_id=membership.agency.id if membership else None, needs=(),
-            service_id=None, lat=None, lon=None, distance_m=None, consent=False)
+        referral = Referral.made_by(draft.membership,
+                                    pathway=draft.pathway or Pathway.ACTIVE_OUTREACH,
+                                    consent=False)
         await context.runtime.referrals.record(referral)
         username = context.bot.username
         await _show(update, _(
@@ -434,7 +429,7 @@ async def _look_up(update: Update, context: DeflectContext, text: str) -> list[P
             await update.message.reply_text(_("Still looking… You can also tap 📍 Share "
                                               "location."))
         places = await lookup
-    return places or await gazetteer(runtime.db, text)
+    return places or await runtime.directory.places_named(text)
 
 
 @answers_button
@@ -536,14 +531,11 @@ async def _refer(update: Update, context: DeflectContext, draft: Draft, match: M
                  referral_id: str) -> int:
     _ = context.translator.gettext
     membership = draft.membership if draft.flow is Flow.CHECKLIST else None
-    referral = Referral.new(
-        pathway=draft.pathway if draft.flow is Flow.CHECKLIST and draft.pathway
-        else Pathway.SELF_REFERRAL,
-        referrer_role=membership.role.value if membership else Role.COMMUNITY.value,
-        agency_id=membership.agency.id if membership else None, needs=draft.needs,
-        service_id=match.service.id, lat=draft.lat, lon=draft.lon,
-        distance_m=match.distance_m, consent=True)
-    referral = dataclasses.replace(referral, id=referral_id)
+    referral = Referral.made_by(
+        membership, pathway=draft.pathway if draft.flow is Flow.CHECKLIST and draft.pathway
+        else Pathway.SELF_REFERRAL, needs=draft.needs, service_id=match.service.id,
+        lat=draft.lat, lon=draft.lon, distance_m=match.distance_m, consent=True,
+        referral_id=referral_id)
     # Logged before anything is sent: a confirmation that fails to arrive loses no referral.
     await context.runtime.referrals.record(referral)
     end_draft(context)
@@ -590,7 +582,7 @@ async def go_back(update: Update, context: DeflectContext) -> int | None:
     if draft is None:
         return END
     if update.callback_query:
-        if not token_matches(update, draft):
+        if not nonce_matches(update, draft):
             await _expired(update, context)
             return None
         await _pressed(update)

@@ -10,12 +10,12 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.members import Agency, Membership, Role
-from bot.referrals import Pathway
 from bot.runtime import DeflectContext
 from directory.hours import HoursStatus, State
 from directory.model import Need, Service
 from directory.search import Match
+from members import Agency, Membership, Role
+from referrals.model import Pathway
 
 
 class Step(IntEnum):
@@ -42,7 +42,9 @@ class Draft:
 
     flow: Flow
     membership: Membership | None
-    token: str = field(default_factory=lambda: secrets.token_hex(3))
+    # Random per conversation, carried in every button's data: a button from an earlier
+    # conversation (or an earlier checklist in this chat) is recognised as stale.
+    nonce: str = field(default_factory=lambda: secrets.token_hex(3))
     history: list[Step] = field(default_factory=list)
     pathway: Pathway | None = None
     question: int = 0
@@ -58,10 +60,10 @@ class Draft:
     locale: str | None = None  # "Show this in another language": for the person being helped
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON for the SQLite persistence (never pickle)."""
+        """Plain JSON for the persistence (never pickle); "token" was the nonce's old name."""
         membership = self.membership
         return {
-            "flow": int(self.flow), "token": self.token,
+            "flow": int(self.flow), "nonce": self.nonce,
             "membership": None if membership is None else {
                 "agency": [membership.agency.id, membership.agency.name,
                            membership.agency.country], "role": membership.role.value},
@@ -79,7 +81,7 @@ class Draft:
     def from_json(cls, data: dict[str, Any]) -> Draft:
         member = data.get("membership")
         return cls(
-            flow=Flow(data["flow"]), token=data["token"],
+            flow=Flow(data["flow"]), nonce=data.get("nonce") or data["token"],
             membership=None if member is None else Membership(
                 Agency(*member["agency"]), Role(member["role"])),
             history=[Step(step) for step in data["history"]],
@@ -144,8 +146,8 @@ def end_draft(context: DeflectContext) -> None:
 
 
 def button(text: str, prefix: str, draft: Draft, value: str) -> InlineKeyboardButton:
-    """A button whose data carries the conversation's token, so old buttons are recognised."""
-    return InlineKeyboardButton(text, callback_data=f"{prefix}:{draft.token}:{value}")
+    """A button whose data carries the conversation's nonce, so old buttons are recognised."""
+    return InlineKeyboardButton(text, callback_data=f"{prefix}:{draft.nonce}:{value}")
 
 
 def nav_row(context: DeflectContext, draft: Draft, back: bool = True
@@ -161,13 +163,13 @@ def keyboard(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
-def token_matches(update: Update, draft: Draft | None) -> bool:
+def nonce_matches(update: Update, draft: Draft | None) -> bool:
     """Does a pressed button belong to the conversation in progress?"""
     query = update.callback_query
     if query is None or query.data is None or draft is None:
         return False
     parts = query.data.split(":")
-    return len(parts) >= 3 and parts[1] == draft.token
+    return len(parts) >= 3 and parts[1] == draft.nonce
 
 
 def value_of(update: Update) -> str:

@@ -11,11 +11,12 @@ from babel.numbers import format_percent
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot import audit, stats
-from bot.charts import referrals_per_week
-from bot.members import Role
-from bot.referrals import PATHWAY_NAMES, Pathway
 from bot.runtime import DeflectContext
+from handlers.guard import audited, coordinator
+from handlers.ui import PATHWAY_NAMES
+from referrals import figures as stats
+from referrals.charts import referrals_per_week
+from referrals.model import Pathway
 
 PERIODS = {"week": 7, "month": 30, "quarter": 91}
 
@@ -27,9 +28,9 @@ async def stats_command(update: Update, context: DeflectContext) -> None:
     if chat is None or user is None:
         return
     runtime = context.runtime
-    membership = await runtime.members.membership(user.id)
-    if membership is None or membership.role is not Role.COORDINATOR:
-        await chat.send_message(_("Only a program coordinator can see the figures."))
+    membership = await coordinator(update, context,
+                                   _("Only a program coordinator can see the figures."))
+    if membership is None:
         return
     period = (context.args or ["month"])[0].lower()
     if period not in PERIODS:
@@ -38,10 +39,9 @@ async def stats_command(update: Update, context: DeflectContext) -> None:
     end = datetime.now(UTC).date()
     start = end - timedelta(days=PERIODS[period] - 1)
     min_cell = runtime.settings.min_cell
-    await audit.record(runtime.db, runtime.members.user_key(user.id), membership.role.value,
-                       f"/stats {period}")
-    rows, total = await stats.figures(runtime.db, stats.By.PATHWAY, start=start, end=end,
-                                      agency_id=membership.agency.id)
+    await audited(update, context, membership, f"/stats {period}")
+    rows, total = await stats.figures(runtime.storage.figures, stats.By.PATHWAY, start=start,
+                                      end=end, agency_id=membership.agency.id)
     table = stats.table(rows, total, stats.By.PATHWAY, min_cell)
     mark = stats.WITHHELD
     locale = context.locale
@@ -68,7 +68,8 @@ async def stats_command(update: Update, context: DeflectContext) -> None:
         lines.append(_("Median days from referral to engagement: %(days)s") % {
             "days": table.median_days_to_engagement})
     services, services_total = await stats.figures(
-        runtime.db, stats.By.SERVICE, start=start, end=end, agency_id=membership.agency.id)
+        runtime.storage.figures, stats.By.SERVICE, start=start, end=end,
+        agency_id=membership.agency.id)
     top = stats.table(services, services_total, stats.By.SERVICE, min_cell)
     shown = [(key, row[1].value) for key, row in zip(top.keys, top.cells[:-1], strict=True)
              if not row[1].suppressed and row[1].value > 0][:3]
@@ -80,7 +81,8 @@ async def stats_command(update: Update, context: DeflectContext) -> None:
     lines.append(note)
     await chat.send_message("\n".join(lines))
     pivot = await stats.referrals_by_week_and_pathway(
-        runtime.db, start=start, end=end, agency_id=membership.agency.id, min_cell=min_cell)
+        runtime.storage.figures, start=start, end=end, agency_id=membership.agency.id,
+        min_cell=min_cell)
     if not pivot.weeks:
         return
     picture = await asyncio.to_thread(

@@ -15,10 +15,10 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, TypeHandler
 
-from bot.followups import Answer, Due
 from bot.i18n import parse_locale, translations
 from bot.runtime import DeflectContext, Runtime
 from directory.i18n import N_
+from referrals.followups import Answer, Due
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import audit
 from bot.i18n import available_locales, language_name, translations
-from bot.members import JoinResult, Role
-from bot.referrals import Outcome
 from bot.runtime import DeflectContext
 from directory.i18n import N_
 from handlers.checklist import overdose_steps
+from handlers.guard import audited, coordinator, sender_membership
+from members import JoinResult, Role
+from referrals.model import Outcome
 
 ROLE_NAMES = {Role.OFFICER: N_("officer"), Role.PEER: N_("peer worker"),
               Role.COORDINATOR: N_("coordinator"), Role.COMMUNITY: N_("member of the public")}
@@ -20,8 +20,7 @@ ROLE_NAMES = {Role.OFFICER: N_("officer"), Role.PEER: N_("peer worker"),
 async def start(update: Update, context: DeflectContext) -> None:
     """Greeting with Find help for anyone, and the checklist for members."""
     _ = context.translator.gettext
-    user = update.effective_user
-    membership = await context.runtime.members.membership(user.id) if user else None
+    membership = await sender_membership(update, context)
     rows = [[InlineKeyboardButton(_("Find help"), callback_data="start:find")]]
     if membership is not None and membership.role in (Role.OFFICER, Role.PEER):
         rows.append([InlineKeyboardButton(_("Start the deflection checklist"),
@@ -54,8 +53,7 @@ async def overdose(update: Update, context: DeflectContext) -> None:
     query = update.callback_query
     if query:
         await query.answer()
-    user = update.effective_user
-    membership = await context.runtime.members.membership(user.id) if user else None
+    membership = await sender_membership(update, context)
     country = membership.agency.country if membership else context.runtime.settings.country
     await update.effective_chat.send_message(  # type: ignore[union-attr]
         overdose_steps(context, country))
@@ -92,17 +90,16 @@ async def arrived(update: Update, context: DeflectContext) -> None:
     user = update.effective_user
     if chat is None or user is None:
         return
-    membership = await context.runtime.members.membership(user.id)
-    if membership is None or membership.role is not Role.COORDINATOR:
-        await chat.send_message(_("Only a program coordinator can confirm arrivals."))
+    membership = await coordinator(update, context,
+                                   _("Only a program coordinator can confirm arrivals."))
+    if membership is None:
         return
     code = "".join(context.args or [])
     if not code:
         await chat.send_message(_("Send /arrived followed by the referral code, e.g. "
                                   "/arrived 7H5S3V."))
         return
-    await audit.record(context.runtime.db, context.runtime.members.user_key(user.id),
-                       membership.role.value, "/arrived")
+    await audited(update, context, membership, "/arrived")
     before = await context.runtime.referrals.record_outcome(code, Outcome.ENGAGED)
     if before is None:
         await chat.send_message(_("No referral has the code %(code)s. Nothing was changed.")

@@ -9,10 +9,11 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot.database import open_database
 from bot.i18n import compile_catalogs
 from directory.importers.simple_csv import COLUMNS
 from directory.store import Directory, open_directory
+from storage.sqlite import SqliteStorage
+from storage.sqlite.database import open_database
 
 Row = dict[str, str]
 
@@ -66,3 +67,9 @@ async def directory(db: aiosqlite.Connection) -> AsyncIterator[Directory]:
     opened = await open_directory(db, demo=False)
     yield opened
     await opened.close()
+
+
+@pytest.fixture
+async def storage(db: aiosqlite.Connection, db_path: Path) -> SqliteStorage:
+    """Every store on the test's SQLite file (the `db` fixture's connection)."""
+    return await SqliteStorage.on(db, str(db_path))

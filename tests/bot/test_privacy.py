@@ -14,11 +14,12 @@ from telegram import Update
 
 from bot.app import build_application, running
 from bot.console import Console, ConsoleUser, OfflineBotApi
-from bot.followups import Answer
-from bot.members import Role
-from bot.privacy import check
 from bot.settings import Settings
 from handlers.followup import send_due
+from members import Role
+from referrals.followups import Answer
+from storage.sqlite import SqliteStorage
+from storage.sqlite.privacy import check
 
 
 async def test_200_referrals_leave_no_identifier_anywhere_in_the_database(tmp_path: Path) -> None:
@@ -30,7 +31,7 @@ async def test_200_referrals_leave_no_identifier_anywhere_in_the_database(tmp_pa
     async with running(application):
         runtime = application.bot_data.runtime
         assert runtime is not None
-        agency = await runtime.members.agency("Chicago PD", "US")
+        agency = await runtime.members.ensure_agency("Chicago PD", "US")
         for index in range(200):
             user = ConsoleUser(id=7_100_000_000 + index * 7919, first_name=f"Firstname{index}x",
                                username=f"handle_{index}_zz")
@@ -60,19 +61,22 @@ async def test_200_referrals_leave_no_identifier_anywhere_in_the_database(tmp_pa
             await say(f"{lat},{lon}")
             await say(console.number_of("Refer to 1" if officer else "Code for 1"))
 
-        rows = list(await runtime.db.execute_fetchall("SELECT * FROM referral"))
+        storage = runtime.storage
+        assert isinstance(storage, SqliteStorage)
+        db = storage.db
+        rows = list(await db.execute_fetchall("SELECT * FROM referral"))
         assert len(rows) == 200
         # While conversations run, their state rows are keyed by Telegram ids (a restart must
         # resume them); each ended here, so its rows are gone.
         for table in ("conversation_state", "user_state"):
-            assert list(await runtime.db.execute_fetchall(f"SELECT * FROM {table}")) == []
+            assert list(await db.execute_fetchall(f"SELECT * FROM {table}")) == []
         # A follow-up reminder must reach a chat: its row holds the chat id and the referral
         # id, nothing else, and only until it is answered or expires.
         officers = {user.id for index, (user, _lat, _lon) in enumerate(people) if index % 2 == 0}
-        reminders = list(await runtime.db.execute_fetchall(
+        reminders = list(await db.execute_fetchall(
             "SELECT chat_id, referral_id FROM followup"))
         assert {chat for chat, _referral in reminders} == officers
-        columns = [r[1] for r in await runtime.db.execute_fetchall("PRAGMA table_info(followup)")]
+        columns = [r[1] for r in await db.execute_fetchall("PRAGMA table_info(followup)")]
         assert columns == ["referral_id", "chat_id", "locale", "made_at", "sent", "due_at"]
         now = time.time()
         assert await send_due(application.bot, runtime, now + 25 * 3600) == 100

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.database import MIGRATIONS  # only test_schema_version_is_recorded: a bot test
 from directory.importers import read_path
 from directory.model import Need, Service
 from directory.search import nearest
@@ -76,15 +75,6 @@ async def test_reopening_does_not_rebuild_the_index(
         await reopened.close()
     finally:
         await second.close()
-
-
-async def test_schema_version_is_recorded(db: aiosqlite.Connection) -> None:
-    async with db.execute("PRAGMA user_version") as cursor:
-        assert await cursor.fetchone() == (len(MIGRATIONS),)
-    async with db.execute("PRAGMA journal_mode") as cursor:
-        assert await cursor.fetchone() == ("wal",)
-    async with db.execute("PRAGMA foreign_keys") as cursor:
-        assert await cursor.fetchone() == (1,)
 
 
 async def test_one_osm_object_in_two_sources_is_one_service_with_the_needs_of_both(

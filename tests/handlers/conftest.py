@@ -7,13 +7,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 from telegram import Update
 
 from bot.app import DeflectApplication, build_application, running
-from bot.members import Role
 from bot.runtime import Runtime
 from bot.settings import Settings
+from members import Role
+from storage.sqlite import SqliteStorage
 from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser
 
 CHICAGO_LOOP = (41.8781, -87.6298)
@@ -54,14 +56,21 @@ def runtime(application: DeflectApplication) -> Runtime:
     return application.bot_data.runtime
 
 
+def database(application: DeflectApplication) -> aiosqlite.Connection:
+    """The running bot's SQLite connection, for tests that look at the file's rows."""
+    storage = runtime(application).storage
+    assert isinstance(storage, SqliteStorage)
+    return storage.db
+
+
 async def make_member(application: DeflectApplication, user: FakeUser, role: Role,
                       agency: str = "Chicago PD", country: str = "US") -> None:
     members = runtime(application).members
-    await members.add_member(user.id, await members.agency(agency, country), role)
+    await members.add_member(user.id, await members.ensure_agency(agency, country), role)
 
 
 async def referral_rows(application: DeflectApplication) -> list[dict[str, Any]]:
-    db = runtime(application).db
+    db = database(application)
     async with db.execute("SELECT * FROM referral ORDER BY rowid") as cursor:
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.members import Role
 from bot.settings import Settings
+from members import Role
 from tests.fake_telegram import FAULT_KINDS, TOKEN, FakeTelegram, FakeUser, RandomFaults
 from tests.handlers.conftest import make_member, polling, referral_rows
 from tests.officers import complete_checklist

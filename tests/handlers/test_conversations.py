@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.app import DeflectApplication
-from bot.members import Role
+from members import Role
 from tests.fake_telegram import FakeTelegram, FakeUser, Fault
 from tests.handlers.conftest import (
     CHICAGO_LOOP,
+    database,
     make_member,
     officer,
     pick_detox_and_share_location,
@@ -144,7 +145,7 @@ async def test_unregistered_user_cannot_start_the_checklist(
 async def test_join_with_an_invite_code_and_wrong_codes_are_limited(
         bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
     members = runtime(bot).members
-    code = await members.invite(await members.agency("Chicago PD", "US"), Role.PEER)
+    code = await members.invite(await members.ensure_agency("Chicago PD", "US"), Role.PEER)
     user = FakeUser(fake_telegram, 5005)
     for attempt in range(5):
         await user.send(f"/join WRONG-{attempt}")
@@ -156,7 +157,7 @@ async def test_join_with_an_invite_code_and_wrong_codes_are_limited(
     await newcomer.reply("Welcome: you joined Chicago PD as peer worker")
     assert (await members.membership(5006)) is not None
     await FakeUser(fake_telegram, 5007).send(f"/join {code}")  # one use only
-    async with runtime(bot).db.execute("SELECT count(*) FROM member") as cursor:
+    async with database(bot).execute("SELECT count(*) FROM member") as cursor:
         assert await cursor.fetchone() == (1,)
 
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.app import DeflectApplication
-from bot.members import Role
-from bot.referrals import Pathway, Referral
 from directory.model import Need
+from members import Role
+from referrals.model import Pathway, Referral
+from referrals.retention import purge
 from tests.fake_telegram import FakeTelegram, FakeUser
-from tests.handlers.conftest import make_member, runtime
+from tests.handlers.conftest import database, make_member, runtime
 
 
 async def _seed(bot: DeflectApplication, agency: str, pathway: Pathway, count: int,
                 consent: bool = True) -> None:
     members = runtime(bot).members
-    agency_id = (await members.agency(agency, "US")).id
+    agency_id = (await members.ensure_agency(agency, "US")).id
     for _ in range(count):
         await runtime(bot).referrals.record(Referral.new(
             pathway=pathway, referrer_role="officer", agency_id=agency_id, needs=[Need.DETOX],
@@ -43,7 +44,7 @@ async def test_a_coordinator_gets_their_agencys_figures_and_a_chart(
     photo = await kim.reply(method="sendPhoto")
     assert photo.params["photo"].startswith(b"\x89PNG")
     assert photo.params["caption"] == "Referrals per week by pathway"
-    rows = list(await runtime(bot).db.execute_fetchall(
+    rows = list(await database(bot).execute_fetchall(
         "SELECT member_hmac, role, command FROM audit"))
     assert [(len(key), role, command) for key, role, command in rows] == [
         (32, "coordinator", "/stats week")]
@@ -62,22 +63,18 @@ async def test_others_are_not_allowed_and_nothing_is_sent_or_logged(
     await kim.send("/stats decade")
     await kim.reply("Send /stats week, /stats month or /stats quarter.")
     assert not [c for c in fake_telegram.calls if c.method == "sendPhoto"]
-    assert list(await runtime(bot).db.execute_fetchall("SELECT * FROM audit")) == []
+    assert list(await database(bot).execute_fetchall("SELECT * FROM audit")) == []
 
 
 async def test_retention_runs_while_the_bot_is_running(
         bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
     """The daily job's purge (with VACUUM) beside the bot's other connections."""
-    from datetime import timedelta
-
-    from bot.retention import purge
-
     await _seed(bot, "Chicago PD", Pathway.ACTIVE_OUTREACH, 12)
     dana = FakeUser(fake_telegram, 1001)
     await make_member(bot, dana, Role.OFFICER)
     await dana.send("/checklist")  # a conversation in progress keeps going
     await dana.reply("Is anyone in danger")
-    done = await purge(runtime(bot).db, 1, runtime(bot).followups,
+    done = await purge(runtime(bot).storage.maintenance, 1, runtime(bot).followups,
                        now=datetime.now(UTC) + timedelta(days=3))
     assert done.referrals == 12
     await dana.press("No")

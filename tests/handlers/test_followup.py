@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 
 from bot.app import DeflectApplication
-from bot.members import Role
 from bot.network import NETWORK_RETRIES
 from bot.settings import Settings
 from handlers.followup import send_due
+from members import Role
 from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser, Fault
 from tests.handlers.conftest import (
+    database,
     make_member,
     officer,
     pick_detox_and_share_location,
@@ -38,7 +39,7 @@ async def refer(bot: DeflectApplication, user: FakeUser) -> str:
 
 
 async def pending(bot: DeflectApplication) -> list[tuple[int, int]]:
-    return [(int(r[0]), int(r[1])) for r in await runtime(bot).db.execute_fetchall(
+    return [(int(r[0]), int(r[1])) for r in await database(bot).execute_fetchall(
         "SELECT chat_id, sent FROM followup")]
 
 
@@ -106,7 +107,7 @@ async def test_no_reminder_after_arrival_is_confirmed_or_for_the_public(
     code = await refer(bot, dana)
     await coordinator.send(f"/arrived {code}")
     await coordinator.reply("arrived")
-    assert [tuple(row) for row in await runtime(bot).db.execute_fetchall(
+    assert [tuple(row) for row in await database(bot).execute_fetchall(
         "SELECT role, command FROM audit")] == [("coordinator", "/arrived")]
     person = FakeUser(fake_telegram, 7007)
     await person.send("/find")

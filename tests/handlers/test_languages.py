@@ -17,11 +17,12 @@ from babel.messages.pofile import read_po, write_po
 import bot.i18n
 from bot.app import DeflectApplication
 from bot.i18n import LOCALES_DIR, compile_catalogs, translations
-from bot.members import Role
 from bot.settings import Settings
+from members import Role
 from tests.fake_telegram import TOKEN, Call, FakeTelegram, FakeUser
 from tests.handlers.conftest import (
     CHICAGO_LOOP,
+    database,
     make_member,
     officer,
     polling,
@@ -216,7 +217,7 @@ async def test_language_choice_is_remembered_across_a_restart_under_a_keyed_hash
                                   "Português", "Русский"]
         await user.press("Español")
         await user.reply("Idioma: Español. /start para empezar.")
-        rows = list(await runtime(app).db.execute_fetchall(
+        rows = list(await database(app).execute_fetchall(
             "SELECT user_hmac, locale FROM language_choice"))
         assert [(len(key), locale) for key, locale in rows] == [(32, "es")]
     async with polling(settings) as app:
@@ -248,7 +249,7 @@ async def test_show_this_in_another_language_mid_checklist_keeps_the_step(
     (row,) = await referral_rows(bot)
     assert row["needs"] == "detox"
     # The follow-up goes to the officer, in the officer's language.
-    assert list(await runtime(bot).db.execute_fetchall("SELECT locale FROM followup")) == [
+    assert list(await database(bot).execute_fetchall("SELECT locale FROM followup")) == [
         ("en",)]
     # The switch was for that conversation: the officer's own language is back.
     await user.send("/start")

@@ -9,9 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from bot.database import open_database
-from bot.members import Members, Role
 from handlers.common import Step
+from members import Members, Role
+from storage import open_storage
 from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser
 from tests.handlers.conftest import CHICAGO_LOOP, walk_to_needs
 
@@ -40,10 +40,10 @@ async def state_is(db_path: Path, step: int, wait_s: float = 10) -> None:
 
 async def test_sigkill_mid_checklist_then_finish_the_referral(
         fake_telegram: FakeTelegram, db_path: Path) -> None:
-    db = await open_database(db_path)
-    members = await Members.open(db)
-    await members.add_member(1001, await members.agency("Chicago PD", "US"), Role.OFFICER)
-    await db.close()
+    storage = await open_storage(db_path)
+    members = await Members.open(storage.members)
+    await members.add_member(1001, await members.ensure_agency("Chicago PD", "US"), Role.OFFICER)
+    await storage.close()
 
     first = await start_bot(fake_telegram, db_path)
     user = FakeUser(fake_telegram, 1001)

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.app import DeflectApplication
-from bot.members import Role
 from bot.settings import Settings
+from members import Role
 from tests.fake_nominatim import FakeNominatim
 from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser
-from tests.handlers.conftest import make_member, polling, runtime, walk_to_needs
+from tests.handlers.conftest import database, make_member, polling, runtime, walk_to_needs
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ async def test_a_typed_address_is_geocoded_and_cached(
     assert request["q"] == "Clark and Lake"
     assert "viewbox" in request  # biased to the directory's area
     assert await runtime(geobot).geocoder.cached("clark  AND lake") is not None
-    cached = list(await runtime(geobot).db.execute_fetchall("SELECT * FROM geocode_cache"))
+    cached = list(await database(geobot).execute_fetchall("SELECT * FROM geocode_cache"))
     assert [row[0] for row in cached] == ["clark and lake"]  # the query, never who asked
 
 

@@ -1,22 +1,27 @@
-"""`deflect privacy-check`: look through a database for what must not be in it.
+"""What `deflect privacy-check` looks for in a database, and where.
 
 Findings: anything shaped like a Telegram id (an integer of 6 to 15 digits that is not one of
 the schema's known counters), a phone number, a coordinate with more than 3 decimals, or free
-text in the referral tables (a value that is not one of the few shapes their columns hold).
+text in the referral tables (a value that is not one of the few shapes their columns hold,
+derived here from the model's own enums and code alphabet).
 
 The directory's tables are public data about services (their addresses, phones and exact
 places are the point) and are not searched. A few tables hold, by design and only for a
 while, what a running conversation needs: conversation state, a pending follow-up reminder's
 chat id, the typed-place cache. They are reported apart, with their row counts, so that
-an operator sees them, and they are findings only once past their time.
+an operator sees them. The scan of a file is the storage backend's (storage/sqlite/privacy.py).
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+
+from directory.model import Need
+from members.keys import CODE_ALPHABET
+from members.model import Role
+from referrals.model import AREA_CELL_PRECISION, CODE_LENGTH, DistanceBand, Outcome, Pathway
 
 DIRECTORY_TABLES = re.compile(r"^(service|directory_|hours_rule|sqlite_)")
 TRANSIENT = {
@@ -37,17 +42,25 @@ ID_SHAPED = re.compile(r"(?<![\w.])\d{6,15}(?![\w.])")
 PHONE = re.compile(r"\+?\d[\d ().-]{7,}\d")
 DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d(T\d\d(:\d\d(:\d\d)?)?Z?)?")
 COORDINATE = re.compile(r"-?\d{1,3}\.\d{4,}")
+
+
+def _one_of(values: Iterable[str]) -> str:
+    return "|".join(re.escape(value) for value in values)
+
+
 _ENUMS = {
-    "pathway": r"self_referral|active_outreach|naloxone_plus|officer_prevention|"
-               r"officer_intervention|community_response",
-    "referrer_role": r"officer|peer|coordinator|community",
-    "outcome": r"pending|declined|engaged|not_yet|unknown",
-    "distance_band": r"<1km|1-5km|5-20km|>20km",
+    "pathway": _one_of(Pathway),
+    "referrer_role": _one_of(Role),
+    "outcome": _one_of(Outcome),
+    "distance_band": _one_of(DistanceBand),
 }
+_NEED = _one_of(Need)
+# The shapes of the referral log's values, derived from the model that makes them.
 REFERRAL_SHAPES = {
-    "id": r"[0-9a-f]{32}", "code": r"[A-Z2-9]{6}", "created_hour": r"\d{4}-\d\d-\d\dT\d\d:00Z",
-    "needs": r"[a-z_]+(;[a-z_]+)*|", "service_id": r"[\w.:/-]{1,80}",
-    "area_cell": r"[0-9b-hjkmnp-z]{5}", "outcome_day": r"\d{4}-\d\d-\d\d",
+    "id": r"[0-9a-f]{32}", "code": f"[{re.escape(CODE_ALPHABET)}]{{{CODE_LENGTH}}}",
+    "created_hour": r"\d{4}-\d\d-\d\dT\d\d:00Z",
+    "needs": f"(?:{_NEED})(?:;(?:{_NEED}))*|", "service_id": r"[\w.:/-]{1,80}",
+    "area_cell": f"[0-9b-hjkmnp-z]{{{AREA_CELL_PRECISION}}}", "outcome_day": r"\d{4}-\d\d-\d\d",
     "week": r"\d{4}-\d\d-\d\d", **_ENUMS,
 }
 
@@ -68,34 +81,7 @@ def _mask(value: object) -> str:
     return text[:2] + "…" + text[-1:] if len(text) > 4 else "…"
 
 
-def check(path: Path) -> tuple[list[Finding], dict[str, int]]:
-    """Findings, and the row counts of the tables that hold transient data by design."""
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    findings: list[Finding] = []
-    transient: dict[str, int] = {}
-    try:
-        tables = [row[0] for row in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")]
-        for table in tables:
-            if DIRECTORY_TABLES.match(table) or "_rtree" in table:
-                continue
-            if table in TRANSIENT:
-                transient[table] = connection.execute(
-                    f'SELECT count(*) FROM "{table}"').fetchone()[0]
-                continue
-            cursor = connection.execute(f'SELECT * FROM "{table}"')
-            columns = [d[0] for d in cursor.description]
-            for row in cursor:
-                for column, value in zip(columns, row, strict=True):
-                    finding = _inspect(table, column, value)
-                    if finding is not None:
-                        findings.append(finding)
-    finally:
-        connection.close()
-    return findings, transient
-
-
-def _inspect(table: str, column: str, value: object) -> Finding | None:
+def inspect(table: str, column: str, value: object) -> Finding | None:
     if value is None or isinstance(value, bytes):
         return None  # keyed hashes and secrets are bytes; nothing to read in them
     if isinstance(value, bool):

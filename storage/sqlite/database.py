@@ -1,40 +1,31 @@
 """The one SQLite file: opening it, and the numbered schema migrations it has been through.
 
-Each migration is owned by the package whose tables it creates (SQL lives next to the code
-that owns the table) and listed here in order; `PRAGMA user_version` records how many have run.
+The directory's migrations are the directory's own (directory/store); the others are in
+storage/sqlite/schema.py. They are listed here in the order they ran; `PRAGMA user_version`
+records how many have run, so this order never changes: a new table is a new migration.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiosqlite
 
-from bot import audit, followups, geocoding, members, persistence, referrals, stats
 from directory import store as directory_store
-from directory.store import Directory, open_directory
-
-DEFAULT_PATH = "deflect.sqlite3"
+from storage.sqlite import schema
 
 MIGRATIONS: tuple[str, ...] = (
     directory_store.MIGRATION_1,
-    members.MIGRATION + referrals.MIGRATION,
-    persistence.MIGRATION,
-    geocoding.MIGRATION,
-    followups.MIGRATION,
-    members.MIGRATION_LANGUAGES,
-    stats.MIGRATION + audit.MIGRATION,
+    schema.MEMBERS + schema.REFERRALS,
+    schema.CONVERSATIONS,
+    schema.GEOCODE_CACHE,
+    schema.FOLLOWUPS,
+    schema.LANGUAGES,
+    schema.REFERRAL_WEEK + schema.AUDIT,
     directory_store.MIGRATION_2,
     directory_store.MIGRATION_3,
 )
-
-
-def database_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """`--db` if given, else DEFLECT_DB, else ./deflect.sqlite3."""
-    return Path(explicit or os.environ.get("DEFLECT_DB") or DEFAULT_PATH)
 
 
 async def open_database(path: str | os.PathLike[str]) -> aiosqlite.Connection:
@@ -85,21 +76,6 @@ async def migrate(db: aiosqlite.Connection) -> int:
             await db.execute("ROLLBACK")
             raise
     return len(MIGRATIONS)
-
-
-@asynccontextmanager
-async def directory_session(path: str | os.PathLike[str] | None = None, *,
-                            demo: bool = True) -> AsyncIterator[Directory]:
-    """The database at `path` (see database_path) and its directory, closed afterwards."""
-    db = await open_database(database_path(path))
-    try:
-        directory = await open_directory(db, demo=demo)
-        try:
-            yield directory
-        finally:
-            await directory.close()
-    finally:
-        await db.close()
 
 
 def _statements(script: str) -> list[str]:

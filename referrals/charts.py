@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from matplotlib.figure import Figure
 
-from bot.stats import WITHHELD, Pivot
+from referrals.figures import WITHHELD, Pivot
 
 
 def referrals_per_week(pivot: Pivot, pathway_labels: Sequence[str], title: str,

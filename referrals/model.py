@@ -1,0 +1,130 @@
+"""The referral: anonymous by construction.
+
+A row holds only what DESIGN.md lists: a random id, a short random code, the hour it was made
+(UTC, truncated), pathway, the referrer's role, agency, needs, the chosen service, a ~5 km area
+cell (geohash of precision 5), a distance band, consent, outcome and the day the outcome was
+recorded. No Telegram id (raw or hashed), name, username, phone number, exact coordinate,
+exact time or free text ever reaches it; tests scan the database file to prove it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import pygeohash
+
+from directory.model import NEEDS, Need
+from members.keys import new_code
+from members.model import Membership, Role
+
+CODE_LENGTH = 6
+
+
+class Pathway(StrEnum):
+    """PTACC's six deflection pathways."""
+
+    SELF_REFERRAL = "self_referral"
+    ACTIVE_OUTREACH = "active_outreach"
+    NALOXONE_PLUS = "naloxone_plus"
+    OFFICER_PREVENTION = "officer_prevention"
+    OFFICER_INTERVENTION = "officer_intervention"
+    COMMUNITY_RESPONSE = "community_response"
+
+
+class Outcome(StrEnum):
+    PENDING = "pending"
+    DECLINED = "declined"  # consent refused: a contact, not a referral
+    ENGAGED = "engaged"
+    NOT_YET = "not_yet"
+    UNKNOWN = "unknown"
+
+
+class DistanceBand(StrEnum):
+    UNDER_1_KM = "<1km"
+    KM_1_TO_5 = "1-5km"
+    KM_5_TO_20 = "5-20km"
+    OVER_20_KM = ">20km"
+
+
+def distance_band(distance_m: float | None) -> str | None:
+    if distance_m is None:
+        return None
+    if distance_m < 1000:
+        return DistanceBand.UNDER_1_KM.value
+    if distance_m < 5000:
+        return DistanceBand.KM_1_TO_5.value
+    if distance_m < 20_000:
+        return DistanceBand.KM_5_TO_20.value
+    return DistanceBand.OVER_20_KM.value
+
+
+AREA_CELL_PRECISION = 5
+
+
+def area_cell(lat: float | None, lon: float | None) -> str | None:
+    """A geohash cell of about 5 km: where, coarsely enough that it names no address."""
+    if lat is None or lon is None:
+        return None
+    return str(pygeohash.encode(lat, lon, precision=AREA_CELL_PRECISION))
+
+
+def normal_referral_code(code: str) -> str:
+    """A referral code as typed ("7h5 s3v") in the form it was made in."""
+    return "".join(code.split()).upper()
+
+
+@dataclass(frozen=True)
+class Referral:
+    id: str
+    code: str
+    created_hour: str
+    pathway: Pathway
+    referrer_role: str
+    agency_id: int | None
+    needs: tuple[Need, ...]
+    service_id: str | None
+    area_cell: str | None
+    distance_band: str | None
+    consent: bool
+    outcome: Outcome
+
+    @classmethod
+    def new(cls, *, pathway: Pathway, referrer_role: str, agency_id: int | None,
+            needs: Iterable[Need], service_id: str | None, lat: float | None, lon: float | None,
+            distance_m: float | None, consent: bool, now: datetime | None = None,
+            referral_id: str | None = None) -> Referral:
+        moment = (now or datetime.now(UTC)).astimezone(UTC)
+        return cls(
+            id=referral_id or uuid.uuid4().hex,
+            code=new_code(CODE_LENGTH),
+            created_hour=moment.strftime("%Y-%m-%dT%H:00Z"),
+            pathway=pathway, referrer_role=referrer_role, agency_id=agency_id,
+            needs=tuple(sorted(set(needs), key=NEEDS.index)), service_id=service_id,
+            area_cell=area_cell(lat, lon), distance_band=distance_band(distance_m),
+            consent=consent, outcome=Outcome.PENDING if consent else Outcome.DECLINED,
+        )
+
+    @classmethod
+    def made_by(cls, membership: Membership | None, *, pathway: Pathway,
+                needs: Iterable[Need] = (), service_id: str | None = None,
+                lat: float | None = None, lon: float | None = None,
+                distance_m: float | None = None, consent: bool,
+                referral_id: str | None = None) -> Referral:
+        """A referral by this member, or by a member of the public (no membership)."""
+        return cls.new(
+            pathway=pathway,
+            referrer_role=membership.role.value if membership else Role.COMMUNITY.value,
+            agency_id=membership.agency.id if membership else None, needs=needs,
+            service_id=service_id, lat=lat, lon=lon, distance_m=distance_m, consent=consent,
+            referral_id=referral_id)
+
+
+def outcome_may_change(consent: bool, current: Outcome) -> bool:
+    """The one rule for recording an outcome (every writer applies it): a declined contact
+    (no consent) has no outcome to record, and an arrival confirmed (engaged) stands: a later
+    "not yet" or "don't know", or a second confirmation, changes nothing."""
+    return consent and current is not Outcome.ENGAGED

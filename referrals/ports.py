@@ -1,0 +1,148 @@
+"""What the referral log and its companions need kept: the stores a storage backend
+implements (storage/sqlite/). Nothing here holds a Telegram user id; a follow-up reminder
+holds a chat id, as it must to reach the chat, and only until it is answered or expires."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from referrals.model import Outcome, Referral
+
+
+@dataclass(frozen=True)
+class Due:
+    """A reminder to send now: where, for which referral, and which one of the series."""
+
+    referral_id: str
+    chat_id: int
+    made_at: int
+    number: int  # 1 for the first reminder
+    locale: str
+    code: str
+    service_id: str | None
+    created_hour: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A referral confirmation that did not reach its member."""
+
+    referral_id: str
+    code: str
+    service_id: str | None
+
+
+# One referral, or a group of referrals folded by retention (weight = how many): the week (its
+# Monday), agency, pathway, needs (";"-joined), service, area cell, consent, outcome, days from
+# referral to recorded engagement.
+@dataclass(frozen=True)
+class WeekRow:
+    week: str
+    agency_id: int | None
+    pathway: str
+    needs: str
+    service_id: str | None
+    area_cell: str | None
+    consent: bool
+    outcome: str
+    engaged_days: int | None
+    weight: int
+
+
+class ReferralStore(Protocol):
+    async def add(self, referral: Referral) -> bool:
+        """Keep a referral once: a second add of the same id changes nothing (False)."""
+
+    async def set_outcome(self, code: str, outcome: Outcome, day: date) -> Outcome | None:
+        """Record the outcome of the referral with this code where
+        `referrals.model.outcome_may_change` allows it; returns the outcome it had before
+        (None: no referral with a consent has this code)."""
+
+    async def count(self) -> int: ...
+
+
+class FigureStore(Protocol):
+    async def week_rows(self, start: date, end: date, agency_id: int | None
+                        ) -> list[WeekRow]:
+        """Referral rows and folded groups of the weeks from `start`'s to `end`."""
+
+    async def referrals_by_week_and_pathway(self, start: date, end: date,
+                                            agency_id: int | None
+                                            ) -> list[tuple[str, str, int]]:
+        """(week, pathway, referrals with consent) for the same weeks."""
+
+
+class FollowUpStore(Protocol):
+    async def schedule(self, referral_id: str, chat_id: int, locale: str, made_at: int,
+                       due_at: int) -> None:
+        """Remind this chat about this referral (once per referral)."""
+
+    async def due(self, moment: int, reminders: int, limit: int) -> list[Due]:
+        """Reminders due at `moment` of which fewer than `reminders` were sent; reminders
+        whose referral has been confirmed engaged are deleted first."""
+
+    async def mark_sent(self, referral_id: str, sent: int, due_at: int) -> None: ...
+
+    async def postpone(self, referral_id: str, due_at: int) -> None: ...
+
+    async def drop(self, referral_id: str) -> None: ...
+
+    async def answer(self, referral_id: str, chat_id: int, outcome: Outcome, day: date,
+                     keep_below: int | None) -> tuple[str, int] | None:
+        """In one transaction: if a reminder for this referral was sent to this chat, record
+        the outcome (as ReferralStore.set_outcome's rule allows) and delete the reminder
+        unless `keep_below` is given and fewer reminders than that were sent. Returns the
+        referral's code and how many reminders were sent; None (nothing changed) otherwise."""
+
+    async def purge(self, reminders: int, moment: int) -> int:
+        """Delete series whose last of `reminders` reminders is past its answer window
+        (due_at <= moment); returns how many."""
+
+    async def pending(self) -> int: ...
+
+
+class UndeliveredStore(Protocol):
+    def any_waiting(self) -> bool:
+        """Whether any member has a confirmation waiting (asked on nearly every update, so
+        answered without a round trip: the backend keeps it current in memory)."""
+
+    def waiting(self, user_key: bytes) -> bool: ...
+
+    async def keep(self, user_key: bytes, referral_id: str) -> None: ...
+
+    async def take(self, user_key: bytes) -> list[Notice]:
+        """This member's confirmations, deleted as they are handed over."""
+
+
+class AuditStore(Protocol):
+    async def add(self, day: date, member_key: bytes | None, role: str, command: str
+                  ) -> None: ...
+
+    async def entries(self) -> list[tuple[str, bytes | None, str, str]]:
+        """(day, member key, role, command), oldest first."""
+
+
+@dataclass(frozen=True)
+class Expired:
+    referrals: int
+    conversations: int
+    invites: int
+    join_attempts: int
+
+
+class Maintenance(Protocol):
+    async def expire(self, referrals_before: date, today: date, idle_before: float
+                     ) -> Expired:
+        """In one transaction: fold referral rows made before `referrals_before` into the
+        weekly aggregate and delete them; delete conversation state idle since before
+        `idle_before` (epoch seconds), invites expired before `today` or used up, and join
+        attempts of earlier days."""
+
+    async def compact(self) -> None:
+        """Leave no trace of deleted rows in the files (VACUUM, empty the write-ahead log)."""
+
+
+__all__ = ["AuditStore", "Due", "Expired", "FigureStore", "FollowUpStore", "Maintenance",
+           "Notice", "ReferralStore", "UndeliveredStore", "WeekRow"]

@@ -1,0 +1,41 @@
+"""Retention: raw referral rows are kept for DEFLECT_RETENTION_DAYS, then folded into the
+weekly aggregate (referrals/figures.py reads both) and deleted; expired conversation states,
+invite codes, join attempts and follow-up reminders go too. Afterwards the storage compacts,
+so the deleted rows leave no trace in its files."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from referrals.followups import FollowUps
+from referrals.ports import Maintenance
+
+DEFAULT_RETENTION_DAYS = 365
+
+
+@dataclass(frozen=True)
+class Purged:
+    referrals: int
+    conversations: int
+    invites: int
+    join_attempts: int
+    followups: int
+
+
+async def purge(maintenance: Maintenance, older_than_days: int, followups: FollowUps, *,
+                conversation_idle_s: float = 30 * 60, now: datetime | None = None) -> Purged:
+    """Fold and delete referral rows made more than `older_than_days` days ago (by UTC day),
+    delete what else has expired, then compact. Reminders of deleted referrals go with them;
+    others when past their answer window."""
+    if older_than_days < 1:
+        raise ValueError("the retention period must be at least one day")
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    epoch = moment.timestamp() if now else time.time()
+    expired_reminders = await followups.purge(epoch)
+    expired = await maintenance.expire(moment.date() - timedelta(days=older_than_days),
+                                       moment.date(), epoch - conversation_idle_s)
+    await maintenance.compact()
+    return Purged(expired.referrals, expired.conversations, expired.invites,
+                  expired.join_attempts, expired_reminders)

@@ -1,0 +1,63 @@
+"""The stores a storage backend provides, bundled as one `Storage`.
+
+The domain stores' Protocols live with their domains (members/ports.py, referrals/ports.py,
+directory/geocoder.py); the conversation store is the bot's (python-telegram-bot's
+persistence sits on it) and is declared here, where the bot finds it without a Telegram
+import in the backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from directory.geocoder import GeocodeCache
+from directory.store import Directory
+from members.ports import MemberStore
+from referrals.ports import (
+    AuditStore,
+    FigureStore,
+    FollowUpStore,
+    Maintenance,
+    ReferralStore,
+    UndeliveredStore,
+)
+
+
+class ConversationStore(Protocol):
+    """Conversation states and per-user data (JSON-able dicts) of conversations in progress,
+    keyed by Telegram ids and kept only while the conversation runs."""
+
+    async def states(self, name: str) -> dict[tuple[Any, ...], int]: ...
+
+    async def set_state(self, name: str, key: tuple[Any, ...], state: int | None) -> None:
+        """None: the conversation ended, its row goes."""
+
+    async def user_data(self) -> dict[int, dict[str, Any]]: ...
+
+    async def set_user_data(self, user_id: int, data: dict[str, Any]) -> None:
+        """An empty dict deletes the user's row."""
+
+    async def delete_idle(self, cutoff: float) -> int:
+        """Delete what was last written before `cutoff` (epoch seconds); returns rows."""
+
+    async def close(self) -> None: ...
+
+
+class Storage(Protocol):
+    """Every store the bot uses, on one backend (storage/sqlite/ is the embedded one)."""
+
+    location: str  # what an operator would recognise: a file path, never a password
+    members: MemberStore
+    referrals: ReferralStore
+    figures: FigureStore
+    followups: FollowUpStore
+    undelivered: UndeliveredStore
+    audit: AuditStore
+    geocode: GeocodeCache
+    maintenance: Maintenance
+
+    async def open_directory(self, *, demo: bool) -> Directory:
+        """The service directory kept in this storage (the demo loaded if empty and `demo`)."""
+
+    async def close(self) -> None:
+        """Flush and close; what was deleted leaves no copy in a log file behind."""

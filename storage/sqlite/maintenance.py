@@ -1,0 +1,43 @@
+"""Retention's work in SQLite (referrals/ports.py's Maintenance): fold old referral rows into
+the weekly aggregate, delete what has expired, and leave no trace of it in the files."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import aiosqlite
+
+from directory.sqlite import transaction
+from referrals.ports import Expired
+from storage.sqlite.conversations import delete_idle
+from storage.sqlite.referrals import REFERRAL_WEEK_COLUMNS, WEEK_COLUMNS
+
+_FOLD = f"""
+INSERT INTO referral_week ({WEEK_COLUMNS})
+SELECT {REFERRAL_WEEK_COLUMNS}, count(*) FROM referral WHERE created_hour < ?
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+"""
+
+
+class SqliteMaintenance:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self.db = db
+
+    async def expire(self, referrals_before: date, today: date, idle_before: float
+                     ) -> Expired:
+        db = self.db
+        cutoff, day = referrals_before.isoformat(), today.isoformat()
+        async with transaction(db):
+            await db.execute(_FOLD, (cutoff,))
+            referrals = (await db.execute("DELETE FROM referral WHERE created_hour < ?",
+                                          (cutoff,))).rowcount
+            conversations = await delete_idle(db, idle_before)
+            invites = (await db.execute(
+                "DELETE FROM invite WHERE expires_day < ? OR uses_left <= 0", (day,))).rowcount
+            joins = (await db.execute("DELETE FROM join_attempt WHERE substr(hour, 1, 10) < ?",
+                                      (day,))).rowcount
+        return Expired(referrals, conversations, invites, joins)
+
+    async def compact(self) -> None:
+        await self.db.execute("VACUUM")
+        await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -1,0 +1,113 @@
+"""Members, invites and language choices in SQLite (members/ports.py's MemberStore)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import aiosqlite
+
+from directory.sqlite import transaction, write_lock
+from members.model import Agency, JoinResult, Membership, Role
+
+
+class SqliteMemberStore:
+    def __init__(self, db: aiosqlite.Connection, languages: dict[bytes, str]) -> None:
+        self.db = db
+        # Read on every update, so kept in memory and written through. This backend serves
+        # one bot process (the embedded default), so the copy in memory stays current.
+        self._languages = languages
+
+    @classmethod
+    async def open(cls, db: aiosqlite.Connection) -> SqliteMemberStore:
+        languages = {bytes(key): str(locale) for key, locale in await db.execute_fetchall(
+            "SELECT user_hmac, locale FROM language_choice")}
+        return cls(db, languages)
+
+    async def installation_secret(self, new_secret: bytes) -> bytes:
+        rows = list(await self.db.execute_fetchall("SELECT secret FROM installation WHERE id = 1"))
+        if not rows:
+            async with write_lock(self.db):
+                await self.db.execute(
+                    "INSERT OR IGNORE INTO installation (id, secret) VALUES (1, ?)", (new_secret,))
+            rows = list(await self.db.execute_fetchall(
+                "SELECT secret FROM installation WHERE id = 1"))
+        return bytes(rows[0][0])
+
+    def language(self, user_key: bytes) -> str | None:
+        if not self._languages:
+            return None
+        return self._languages.get(user_key)
+
+    async def set_language(self, user_key: bytes, locale: str) -> None:
+        async with write_lock(self.db):
+            await self.db.execute(
+                "INSERT INTO language_choice (user_hmac, locale) VALUES (?, ?) "
+                "ON CONFLICT (user_hmac) DO UPDATE SET locale = excluded.locale",
+                (user_key, locale))
+        self._languages[user_key] = locale
+
+    async def ensure_agency(self, name: str, country: str) -> Agency:
+        async with write_lock(self.db):
+            await self.db.execute("INSERT OR IGNORE INTO agency (name, country) VALUES (?, ?)",
+                                  (name, country))
+        found = await self.agency_named(name)
+        assert found is not None  # just made, and agencies are never deleted
+        return found
+
+    async def agency_named(self, name: str) -> Agency | None:
+        rows = list(await self.db.execute_fetchall(
+            "SELECT id, name, country FROM agency WHERE name = ?", (name,)))
+        return Agency(int(rows[0][0]), str(rows[0][1]), str(rows[0][2])) if rows else None
+
+    async def add_invite(self, code_key: bytes, agency: Agency, role: Role, uses: int,
+                         expires: date) -> None:
+        async with write_lock(self.db):
+            await self.db.execute(
+                "INSERT INTO invite (code_hash, agency_id, role, uses_left, expires_day) "
+                "VALUES (?, ?, ?, ?, ?)", (code_key, agency.id, role.value, uses,
+                                           expires.isoformat()))
+
+    async def redeem_invite(self, user_key: bytes, code_key: bytes, hour: str, today: date,
+                            max_failures: int) -> tuple[JoinResult, Membership | None]:
+        async with transaction(self.db):
+            failures = list(await self.db.execute_fetchall(
+                "SELECT failures FROM join_attempt WHERE user_hmac = ? AND hour = ?",
+                (user_key, hour)))
+            if failures and failures[0][0] >= max_failures:
+                return JoinResult.TOO_MANY_TRIES, None
+            rows = list(await self.db.execute_fetchall(
+                "SELECT invite.agency_id, invite.role, agency.name, agency.country "
+                "FROM invite JOIN agency ON agency.id = invite.agency_id "
+                "WHERE code_hash = ? AND uses_left > 0 AND expires_day >= ?",
+                (code_key, today.isoformat())))
+            if not rows:
+                await self.db.execute(
+                    "INSERT INTO join_attempt (user_hmac, hour, failures) VALUES (?, ?, 1) "
+                    "ON CONFLICT (user_hmac, hour) DO UPDATE SET failures = failures + 1",
+                    (user_key, hour))
+                return JoinResult.WRONG_CODE, None
+            agency_id, role, name, country = rows[0]
+            await self.db.execute("UPDATE invite SET uses_left = uses_left - 1 "
+                                  "WHERE code_hash = ?", (code_key,))
+            await self._set_membership(user_key, agency_id, role)
+        return JoinResult.JOINED, Membership(Agency(agency_id, name, country), Role(role))
+
+    async def membership(self, user_key: bytes) -> Membership | None:
+        rows = list(await self.db.execute_fetchall(
+            "SELECT agency.id, agency.name, agency.country, member.role FROM member "
+            "JOIN agency ON agency.id = member.agency_id WHERE member.user_hmac = ?",
+            (user_key,)))
+        if not rows:
+            return None
+        agency_id, name, country, role = rows[0]
+        return Membership(Agency(int(agency_id), str(name), str(country)), Role(role))
+
+    async def set_membership(self, user_key: bytes, agency: Agency, role: Role) -> None:
+        async with write_lock(self.db):
+            await self._set_membership(user_key, agency.id, role.value)
+
+    async def _set_membership(self, user_key: bytes, agency_id: int, role: str) -> None:
+        await self.db.execute(
+            "INSERT INTO member (user_hmac, agency_id, role) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_hmac) DO UPDATE SET agency_id = excluded.agency_id, "
+            "role = excluded.role", (user_key, agency_id, role))

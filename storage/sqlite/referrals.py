@@ -1,0 +1,132 @@
+"""The referral log, its figures and the audit trail in SQLite (referrals/ports.py).
+
+A referral row's columns are named once here: `REFERRAL_WEEK_COLUMNS` is how a row reads in
+the weekly aggregate's shape, used both by the figures and by retention's fold
+(storage/sqlite/maintenance.py), so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import aiosqlite
+
+from directory.sqlite import transaction, write_lock
+from referrals.model import Outcome, Referral, outcome_may_change
+from referrals.ports import WeekRow
+
+# A referral row in the weekly aggregate's columns: the week (its Monday), agency, pathway,
+# needs, service, area cell, consent, outcome, and days from referral to recorded engagement.
+REFERRAL_WEEK_COLUMNS = """
+date(substr(created_hour, 1, 10), '-6 days', 'weekday 1'), agency_id, pathway, needs,
+service_id, area_cell, consent, outcome,
+CASE WHEN outcome = 'engaged' AND outcome_day IS NOT NULL
+     THEN CAST(julianday(outcome_day) - julianday(substr(created_hour, 1, 10)) AS INTEGER)
+END
+"""
+WEEK_COLUMNS = ("week, agency_id, pathway, needs, service_id, area_cell, consent, outcome, "
+                "engaged_days, weight")
+# One row per referral, or per group of folded referrals (weight = how many).
+_UNITED = f"""
+SELECT {REFERRAL_WEEK_COLUMNS}, 1 FROM referral
+UNION ALL
+SELECT {WEEK_COLUMNS} FROM referral_week
+"""
+
+
+async def write_outcome(db: aiosqlite.Connection, where: str, key: str, outcome: Outcome,
+                        day: date) -> Outcome | None:
+    """Inside a transaction: set the outcome of the referral `where` (`id` or `code`) = key,
+    as `outcome_may_change` allows; returns the outcome it had (None: no such referral).
+    The one place an outcome is written, for the log and for follow-up answers."""
+    rows = list(await db.execute_fetchall(
+        f"SELECT consent, outcome FROM referral WHERE {where} = ?", (key,)))
+    if not rows:
+        return None
+    consent, before = bool(rows[0][0]), Outcome(rows[0][1])
+    if outcome_may_change(consent, before):
+        await db.execute(f"UPDATE referral SET outcome = ?, outcome_day = ? WHERE {where} = ?",
+                         (outcome.value, day.isoformat(), key))
+    return before
+
+
+class SqliteReferralStore:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self.db = db
+
+    async def add(self, referral: Referral) -> bool:
+        async with write_lock(self.db):
+            cursor = await self.db.execute(
+                "INSERT OR IGNORE INTO referral (id, code, created_hour, pathway, referrer_role, "
+                "agency_id, needs, service_id, area_cell, distance_band, consent, outcome, "
+                "outcome_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                (referral.id, referral.code, referral.created_hour, referral.pathway.value,
+                 referral.referrer_role, referral.agency_id,
+                 ";".join(need.value for need in referral.needs), referral.service_id,
+                 referral.area_cell, referral.distance_band, int(referral.consent),
+                 referral.outcome.value),
+            )
+        return cursor.rowcount == 1
+
+    async def set_outcome(self, code: str, outcome: Outcome, day: date) -> Outcome | None:
+        async with transaction(self.db):
+            rows = list(await self.db.execute_fetchall(
+                "SELECT 1 FROM referral WHERE code = ? AND consent = 1", (code,)))
+            if not rows:
+                return None
+            return await write_outcome(self.db, "code", code, outcome, day)
+
+    async def count(self) -> int:
+        rows = list(await self.db.execute_fetchall("SELECT count(*) FROM referral"))
+        return int(rows[0][0])
+
+
+class SqliteFigureStore:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self.db = db
+
+    def _in_period(self, select: str, start: date, end: date, agency_id: int | None,
+                   tail: str = "") -> tuple[str, list[object]]:
+        query = (f"WITH united ({WEEK_COLUMNS}) AS ({_UNITED}) SELECT {select} FROM united "
+                 "WHERE week >= date(?, '-6 days', 'weekday 1') AND week <= ?")
+        params: list[object] = [start.isoformat(), end.isoformat()]
+        if agency_id is not None:
+            query += " AND agency_id = ?"
+            params.append(agency_id)
+        return f"{query} {tail}", params
+
+    async def week_rows(self, start: date, end: date, agency_id: int | None) -> list[WeekRow]:
+        query, params = self._in_period(WEEK_COLUMNS, start, end, agency_id)
+        return [WeekRow(week=str(r[0]), agency_id=None if r[1] is None else int(r[1]),
+                        pathway=str(r[2]), needs=str(r[3]),
+                        service_id=None if r[4] is None else str(r[4]),
+                        area_cell=None if r[5] is None else str(r[5]), consent=bool(r[6]),
+                        outcome=str(r[7]), engaged_days=None if r[8] is None else int(r[8]),
+                        weight=int(r[9]))
+                for r in await self.db.execute_fetchall(query, params)]
+
+    async def referrals_by_week_and_pathway(self, start: date, end: date,
+                                            agency_id: int | None
+                                            ) -> list[tuple[str, str, int]]:
+        query, params = self._in_period(
+            "week, pathway, sum(weight)", start, end, agency_id,
+            tail="AND consent = 1 GROUP BY week, pathway")
+        return [(str(week), str(pathway), int(count))
+                for week, pathway, count in await self.db.execute_fetchall(query, params)]
+
+
+class SqliteAuditStore:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self.db = db
+
+    async def add(self, day: date, member_key: bytes | None, role: str, command: str) -> None:
+        async with write_lock(self.db):
+            await self.db.execute(
+                "INSERT INTO audit (day, member_hmac, role, command) VALUES (?, ?, ?, ?)",
+                (day.isoformat(), member_key, role, command))
+
+    async def entries(self) -> list[tuple[str, bytes | None, str, str]]:
+        rows = await self.db.execute_fetchall(
+            "SELECT day, member_hmac, role, command FROM audit ORDER BY day, rowid")
+        return [(str(day), None if key is None else bytes(key), str(role), str(command))
+                for day, key, role, command in rows]

@@ -1,0 +1,127 @@
+"""The tables of everything but the directory, as SQL, exactly as each migration created them.
+
+Moved byte for byte from the modules that owned them; storage/sqlite/database.py lists the
+migrations in the order they ran, and `PRAGMA user_version` records how many have.
+"""
+
+MEMBERS = """
+CREATE TABLE installation (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    secret BLOB NOT NULL
+);
+CREATE TABLE agency (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    country TEXT NOT NULL
+);
+CREATE TABLE invite (
+    code_hash BLOB PRIMARY KEY,
+    agency_id INTEGER NOT NULL REFERENCES agency(id),
+    role TEXT NOT NULL,
+    uses_left INTEGER NOT NULL,
+    expires_day TEXT NOT NULL
+);
+CREATE TABLE member (
+    user_hmac BLOB PRIMARY KEY,
+    agency_id INTEGER NOT NULL REFERENCES agency(id),
+    role TEXT NOT NULL
+);
+CREATE TABLE join_attempt (
+    user_hmac BLOB NOT NULL,
+    hour TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    PRIMARY KEY (user_hmac, hour)
+);
+"""
+
+# Anyone's language choice (/language), under the same keyed hash: never with a referral.
+LANGUAGES = """
+CREATE TABLE language_choice (
+    user_hmac BLOB PRIMARY KEY,
+    locale TEXT NOT NULL
+);
+"""
+
+REFERRALS = """
+CREATE TABLE referral (
+    id TEXT PRIMARY KEY,
+    code TEXT NOT NULL UNIQUE,
+    created_hour TEXT NOT NULL,
+    pathway TEXT NOT NULL,
+    referrer_role TEXT NOT NULL,
+    agency_id INTEGER REFERENCES agency(id),
+    needs TEXT NOT NULL,
+    service_id TEXT,
+    area_cell TEXT,
+    distance_band TEXT,
+    consent INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    outcome_day TEXT
+);
+CREATE INDEX referral_created ON referral(created_hour);
+"""
+
+CONVERSATIONS = """
+CREATE TABLE conversation_state (
+    name TEXT NOT NULL,
+    conversation_key TEXT NOT NULL,
+    state INTEGER NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (name, conversation_key)
+);
+CREATE TABLE user_state (
+    user_id INTEGER PRIMARY KEY,
+    data TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+"""
+
+GEOCODE_CACHE = """
+CREATE TABLE geocode_cache (
+    query TEXT PRIMARY KEY,
+    places TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+FOLLOWUPS = """
+CREATE TABLE followup (
+    referral_id TEXT PRIMARY KEY REFERENCES referral(id) ON DELETE CASCADE,
+    chat_id INTEGER NOT NULL,
+    locale TEXT NOT NULL,
+    made_at INTEGER NOT NULL,
+    sent INTEGER NOT NULL,
+    due_at INTEGER NOT NULL
+);
+CREATE INDEX followup_due ON followup(due_at);
+CREATE TABLE undelivered (
+    user_hmac BLOB NOT NULL,
+    referral_id TEXT NOT NULL REFERENCES referral(id) ON DELETE CASCADE,
+    PRIMARY KEY (user_hmac, referral_id)
+);
+"""
+
+REFERRAL_WEEK = """
+CREATE TABLE referral_week (
+    week TEXT NOT NULL,
+    agency_id INTEGER,
+    pathway TEXT NOT NULL,
+    needs TEXT NOT NULL,
+    service_id TEXT,
+    area_cell TEXT,
+    consent INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    engaged_days INTEGER,
+    weight INTEGER NOT NULL
+);
+CREATE INDEX referral_week_week ON referral_week(week);
+"""
+
+AUDIT = """
+CREATE TABLE audit (
+    day TEXT NOT NULL,
+    member_hmac BLOB,
+    role TEXT NOT NULL,
+    command TEXT NOT NULL
+);
+"""

@@ -1,0 +1,45 @@
+"""Members and invites: hashed ids, expiry, use counts, lockout after wrong codes.
+Against a real SQLite file, no Telegram."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from members import JoinResult, Members, Role
+from storage.sqlite import SqliteStorage
+from storage.sqlite.members import SqliteMemberStore
+
+
+async def test_codes_expire_and_count_their_uses(storage: SqliteStorage) -> None:
+    members = await Members.open(storage.members)
+    agency = await members.ensure_agency("Rome Municipal Police", "IT")
+    code = await members.invite(agency, Role.OFFICER, uses=2, days=3)
+    later = datetime.now(UTC).date() + timedelta(days=4)
+    assert (await members.join(1, code, today=later))[0] is JoinResult.WRONG_CODE
+    assert (await members.join(2, code))[0] is JoinResult.JOINED
+    assert (await members.join(3, code.replace("-", " ").lower()))[0] is JoinResult.JOINED
+    assert (await members.join(4, code))[0] is JoinResult.WRONG_CODE  # both uses spent
+    membership = await members.membership(2)
+    assert membership is not None
+    assert (membership.role, membership.agency.country) == (Role.OFFICER, "IT")
+    assert await members.membership(4) is None
+
+
+async def test_members_are_stored_under_a_keyed_hash(storage: SqliteStorage) -> None:
+    members = await Members.open(storage.members)
+    await members.add_member(987654321, await members.ensure_agency("A", "US"), Role.PEER)
+    rows = list(await storage.db.execute_fetchall("SELECT user_hmac FROM member"))
+    assert rows == [(members.user_key(987654321),)]
+    assert b"987654321" not in rows[0][0]
+    # The secret persists: the same member at the next start.
+    again = await Members.open(await SqliteMemberStore.open(storage.db))
+    assert (await again.membership(987654321)) is not None
+
+
+async def test_five_wrong_codes_an_hour_then_locked_out(storage: SqliteStorage) -> None:
+    members = await Members.open(storage.members)
+    code = await members.invite(await members.ensure_agency("A", "US"), Role.PEER)
+    for attempt in range(5):
+        assert (await members.join(7, f"NOPE{attempt}"))[0] is JoinResult.WRONG_CODE
+    assert (await members.join(7, code))[0] is JoinResult.TOO_MANY_TRIES
+    assert (await members.join(8, code))[0] is JoinResult.JOINED  # others are not affected
