@@ -113,14 +113,14 @@ class Referral:
                 needs: Iterable[Need] = (), service_id: str | None = None,
                 lat: float | None = None, lon: float | None = None,
                 distance_m: float | None = None, consent: bool,
-                referral_id: str | None = None) -> Referral:
+                referral_id: str | None = None, now: datetime | None = None) -> Referral:
         """A referral by this member, or by a member of the public (no membership)."""
         return cls.new(
             pathway=pathway,
             referrer_role=membership.role.value if membership else Role.COMMUNITY.value,
             agency_id=membership.agency.id if membership else None, needs=needs,
             service_id=service_id, lat=lat, lon=lon, distance_m=distance_m, consent=consent,
-            referral_id=referral_id)
+            now=now, referral_id=referral_id)
 
 
 def outcome_may_change(consent: bool, current: Outcome) -> bool:

@@ -1,9 +1,23 @@
-"""The embedded SQLite backend: the file's schema version and settings."""
+"""The embedded SQLite backend on real files: schema, the outcome rule, reminders, what is
+kept in memory, conversation state, the geocode cache, agencies and refused locations."""
 
 from __future__ import annotations
 
-import aiosqlite
+import asyncio
+import time
+from datetime import date
+from pathlib import Path
 
+import aiosqlite
+import pytest
+
+from directory.gazetteer import Place
+from directory.model import Need
+from referrals.followups import Answer, FollowUps
+from referrals.log import ReferralLog
+from referrals.model import Outcome, Pathway, Referral
+from storage import StorageError, directory_session, open_conversations, open_storage
+from storage.sqlite import SqliteStorage
 from storage.sqlite.database import MIGRATIONS
 
 
@@ -14,3 +28,133 @@ async def test_schema_version_is_recorded(db: aiosqlite.Connection) -> None:
         assert await cursor.fetchone() == ("wal",)
     async with db.execute("PRAGMA foreign_keys") as cursor:
         assert await cursor.fetchone() == (1,)
+
+
+def _referral(consent: bool = True) -> Referral:
+    return Referral.made_by(None, pathway=Pathway.SELF_REFERRAL, needs=(Need.DETOX,),
+                            service_id="demo-001", lat=41.88, lon=-87.63, distance_m=900,
+                            consent=consent)
+
+
+async def _outcome(storage: SqliteStorage, referral: Referral) -> tuple[str, str | None]:
+    rows = list(await storage.db.execute_fetchall(
+        "SELECT outcome, outcome_day FROM referral WHERE id = ?", (referral.id,)))
+    return str(rows[0][0]), rows[0][1]
+
+
+async def test_one_outcome_rule_for_the_log_and_the_follow_up_answers(
+        storage: SqliteStorage) -> None:
+    """Both writers apply referrals.model.outcome_may_change: a declined contact takes no
+    outcome, and a confirmed arrival stands (not moved by a later answer or confirmation)."""
+    log = ReferralLog(storage.referrals)
+    declined, referred = _referral(consent=False), _referral()
+    assert await log.record(declined)
+    assert await log.record(referred)
+    assert not await log.record(referred)  # once
+    assert await log.record_outcome(declined.code, Outcome.ENGAGED) is None
+    assert await _outcome(storage, declined) == ("declined", None)
+
+    first, later = date(2026, 11, 2), date(2026, 11, 9)
+    followups = FollowUps(storage.followups, (24, 72))
+    await followups.schedule(referred.id, 555, "en", now=0)
+    (due,) = await followups.due(now=25 * 3600)
+    await followups.sent(due)
+    assert await log.record_outcome(f" {referred.code.lower()} ", Outcome.ENGAGED,
+                                    first) is Outcome.PENDING
+    assert await log.record_outcome(referred.code, Outcome.ENGAGED, later) is Outcome.ENGAGED
+    assert await _outcome(storage, referred) == ("engaged", first.isoformat())
+    # The reminder sent before the arrival was confirmed: "not yet" records nothing now.
+    answered = await storage.followups.answer(referred.id, 555, Outcome.NOT_YET, later, 2)
+    assert answered == (referred.code, 1)
+    assert await _outcome(storage, referred) == ("engaged", first.isoformat())
+
+
+async def test_a_reminder_answers_only_in_its_own_chat(storage: SqliteStorage) -> None:
+    referral = _referral()
+    await ReferralLog(storage.referrals).record(referral)
+    followups = FollowUps(storage.followups, (24, 72))
+    await followups.schedule(referral.id, 555, "es", now=0)
+    assert await followups.answer(referral.id, 555, Answer.ENGAGED) is None  # none sent yet
+    (due,) = await followups.due(now=24 * 3600)
+    assert (due.number, due.locale, due.code) == (1, "es", referral.code)
+    await followups.sent(due)
+    assert await followups.answer(referral.id, 666, Answer.ENGAGED) is None  # another chat
+    assert await followups.answer(referral.id, 555, Answer.NOT_YET) == (referral.code, True)
+    assert await followups.pending() == 1
+    assert await followups.answer(referral.id, 555, Answer.UNKNOWN,
+                                  now=30 * 3600) == (referral.code, False)
+    assert await followups.pending() == 0
+    assert await _outcome(storage, referral) == ("unknown", "1970-01-02")
+
+
+async def test_what_is_kept_in_memory_is_read_back_by_the_next_start(
+        storage: SqliteStorage, db_path: Path) -> None:
+    referral = _referral()
+    await ReferralLog(storage.referrals).record(referral)
+    await storage.undelivered.keep(b"member-key", referral.id)
+    await storage.members.set_language(b"member-key", "ar")
+    again = await SqliteStorage.open(db_path)
+    try:
+        assert again.undelivered.any_waiting()
+        assert again.undelivered.waiting(b"member-key")
+        assert again.members.language(b"member-key") == "ar"
+        notices = await again.undelivered.take(b"member-key")
+        assert [(n.referral_id, n.code) for n in notices] == [(referral.id, referral.code)]
+        assert not again.undelivered.any_waiting()
+        assert await again.undelivered.take(b"member-key") == []
+    finally:
+        await again.db.close()
+
+
+async def test_conversation_state_round_trips_and_goes_when_idle(db_path: Path) -> None:
+    store = await open_conversations(db_path)
+    try:
+        await store.set_state("deflect", (11, 11), 6)
+        await store.set_user_data(11, {"draft": {"nonce": "a1b2c3"}, "n": 1})
+        assert await store.states("deflect") == {(11, 11): 6}
+        assert await store.user_data() == {11: {"draft": {"nonce": "a1b2c3"}, "n": 1}}
+        assert await store.delete_idle(time.time() - 60) == 0
+        assert await store.delete_idle(time.time() + 1) == 2
+        assert await store.states("deflect") == {}
+        assert await store.user_data() == {}
+        await store.set_user_data(12, {"n": 2})
+        await store.set_user_data(12, {})  # nothing left: the row goes
+        assert await store.user_data() == {}
+    finally:
+        await store.close()
+
+
+async def test_the_geocode_cache_keeps_places_not_people(storage: SqliteStorage) -> None:
+    cache = storage.geocode
+    assert await cache.get("clark and lake", 60) is None
+    await cache.put("clark and lake", [Place("Clark/Lake, Chicago", 41.8857, -87.6308)])
+    assert await cache.get("clark and lake", 60) == [
+        Place("Clark/Lake, Chicago", 41.8857, -87.6308)]
+    await storage.db.execute("UPDATE geocode_cache SET created_at = created_at - 61")
+    assert await cache.get("clark and lake", 60) is None
+
+
+async def test_agencies_are_made_once(storage: SqliteStorage) -> None:
+    first = await storage.members.ensure_agency("Chicago PD", "US")
+    assert await storage.members.ensure_agency("Chicago PD", "IT") == first
+    assert await storage.members.agency_named("Chicago PD") == first
+    assert await storage.members.agency_named("Nowhere PD") is None
+
+
+async def test_a_server_url_is_refused_with_its_scheme_and_no_file_is_made(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for url in ("postgresql://deflect:secret@db/deflect", "POSTGRES://db/deflect"):
+        with pytest.raises(StorageError) as raised:
+            await open_storage(url)
+        assert raised.value.scheme.lower() in ("postgresql", "postgres")
+        assert "secret" not in str(raised.value)
+    assert await asyncio.to_thread(lambda: list(tmp_path.iterdir())) == []
+
+
+async def test_a_directory_session_opens_and_closes_everything(db_path: Path) -> None:
+    async with directory_session(db_path, demo=True) as directory:
+        assert await directory.sources()
+    wal = db_path.with_name(db_path.name + "-wal")
+    # Closed with the write-ahead log emptied: nothing deleted lingers in it.
+    assert await asyncio.to_thread(lambda: not wal.exists() or wal.stat().st_size == 0)
