@@ -1,4 +1,5 @@
-"""One writer at a time on a shared aiosqlite connection.
+"""The SQLite machinery the directory and the storage share: opening a file with its
+numbered migrations, and one writer at a time on a shared aiosqlite connection.
 
 With several chats handled at once, two coroutines writing through the same connection
 would interleave: a single INSERT run while another coroutine is inside BEGIN...COMMIT
@@ -9,8 +10,10 @@ connection's write lock; `transaction()` takes it for a whole BEGIN IMMEDIATE...
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from weakref import WeakKeyDictionary
 
 import aiosqlite
@@ -36,3 +39,59 @@ async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Conne
             await db.execute("ROLLBACK")
             raise
         await db.execute("COMMIT")
+
+
+async def open_migrated(path: str | os.PathLike[str], migrations: Sequence[str]
+                        ) -> aiosqlite.Connection:
+    """Open (creating if needed) and migrate a file; WAL, foreign keys on, autocommit.
+
+    Autocommit (isolation_level None) because writers open their own explicit transactions;
+    implicit ones would interleave when several chats write at once.
+    """
+    db = await aiosqlite.connect(Path(path), isolation_level=None)
+    try:
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.execute("PRAGMA busy_timeout=5000")
+        # Deleted rows are overwritten, not left in free pages: a finished conversation's
+        # state (keyed by Telegram ids) must not linger in the file.
+        await db.execute("PRAGMA secure_delete=ON")
+        await migrate(db, migrations)
+        # After migrating: SQLite rebuilds a table (to change a constraint) only with foreign
+        # keys off; each migration checks them itself before it commits.
+        await db.execute("PRAGMA foreign_keys=ON")
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+async def migrate(db: aiosqlite.Connection, migrations: Sequence[str]) -> int:
+    """Run the migrations this file has not seen yet, each in its own transaction;
+    `PRAGMA user_version` records how many have run. Returns the schema version."""
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    version = int(row[0]) if row else 0
+    if version > len(migrations):
+        raise RuntimeError(
+            f"database schema version {version} is newer than this Deflect "
+            f"({len(migrations)}); upgrade Deflect"
+        )
+    for number in range(version, len(migrations)):
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(migrations[number]):
+                await db.execute(statement)
+            broken = await db.execute_fetchall("PRAGMA foreign_key_check")
+            if list(broken):
+                raise RuntimeError(f"migration {number + 1} breaks foreign keys: {broken!r}")
+            await db.execute(f"PRAGMA user_version = {number + 1}")
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+    return len(migrations)
+
+
+def _statements(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]

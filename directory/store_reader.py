@@ -181,7 +181,7 @@ class DirectoryReads:
         return await gazetteer.places_named(self.db, query, limit)
 
     async def needs_by_service(self) -> dict[str, tuple[str, ...]]:
-        """Every service's id and the values of the needs it meets (as `bot.stats` read them:
+        """Every service's id and the values of the needs it meets (as the figures read them:
         in the iteration order of `needs_from_mask`'s frozenset, so compare them as sets)."""
         return {str(service_id): tuple(n.value for n in needs_from_mask(int(mask)))
                 for service_id, mask in await self.db.execute_fetchall(

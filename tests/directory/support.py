@@ -17,44 +17,16 @@ import aiosqlite
 from babel import Locale
 
 from directory import cli as directory_cli
+from directory.sqlite import open_migrated
 from directory.store import MIGRATION_1, MIGRATION_2, MIGRATION_3, Directory, open_directory
 
 DIRECTORY_MIGRATIONS = (MIGRATION_1, MIGRATION_2, MIGRATION_3)
 
 
 async def open_database(path: str | os.PathLike[str]) -> aiosqlite.Connection:
-    """Open (creating if needed) a file with the directory's tables; writes nothing to one
-    that has them already."""
-    db = await aiosqlite.connect(Path(path), isolation_level=None)
-    try:
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("PRAGMA busy_timeout=5000")
-        await _migrate(db)
-        await db.execute("PRAGMA foreign_keys=ON")
-    except BaseException:
-        await db.close()
-        raise
-    return db
-
-
-async def _migrate(db: aiosqlite.Connection) -> None:
-    async with db.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    version = int(row[0]) if row else 0
-    for number in range(version, len(DIRECTORY_MIGRATIONS)):
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in DIRECTORY_MIGRATIONS[number].split(";"):
-                if statement.strip():
-                    await db.execute(statement.strip())
-            broken = list(await db.execute_fetchall("PRAGMA foreign_key_check"))
-            assert not broken, f"migration {number + 1} breaks foreign keys: {broken!r}"
-            await db.execute(f"PRAGMA user_version = {number + 1}")
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
+    """Open (creating if needed) a file with the directory's tables, as the storage opens
+    its file; writes nothing to one that has them already."""
+    return await open_migrated(path, DIRECTORY_MIGRATIONS)
 
 
 @asynccontextmanager
