@@ -23,6 +23,7 @@ from telegram.request import BaseRequest, RequestData
 
 from bot.app import running
 from bot.i18n import parse_locale, translations
+from directory.geo import parse_lat_lon
 
 BOT_USER = {"id": 1, "is_bot": True, "first_name": "Deflect", "username": "deflect_bot",
             "can_join_groups": False, "can_read_all_group_messages": False,
@@ -198,7 +199,7 @@ class Console:
                     "  (type your location as lat,lon, e.g. 41.8781,-87.6298)") + "\n")
                 return None
             text = pressed["text"]
-        point = _point(text)
+        point = parse_lat_lon(text)
         if point is not None:
             message["location"] = {"latitude": point[0], "longitude": point[1]}
         else:
@@ -208,17 +209,6 @@ class Console:
                                         "length": len(text.split()[0])}]
         base["message"] = message
         return base
-
-
-def _point(text: str) -> tuple[float, float] | None:
-    parts = text.replace(" ", "").split(",")
-    if len(parts) != 2:
-        return None
-    try:
-        lat, lon = float(parts[0]), float(parts[1])
-    except ValueError:
-        return None
-    return (lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else None
 
 
 async def run_console(application: Any, console: Console, api: OfflineBotApi,

@@ -17,6 +17,7 @@ from typing import TextIO
 
 from babel import Locale
 
+from directory.geo import parse_lat_lon
 from directory.hours import InvalidRegion, parse_region
 from directory.i18n import N_, Message, Translator
 from directory.importers import (
@@ -271,21 +272,10 @@ def _report(result: ReadResult, translator: Translator, err: TextIO,
         err.write(line + "\n")
 
 
-def parse_point(text: str) -> tuple[float, float] | None:
-    try:
-        lat_text, lon_text = text.split(",")
-        lat, lon = float(lat_text), float(lon_text)
-    except ValueError:
-        return None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        return None
-    return lat, lon
-
-
 async def _search(args: argparse.Namespace, open_db: OpenDirectory,
                   translator: Translator, locale: Locale, out: TextIO, err: TextIO) -> int:
     _ = translator.gettext
-    point = parse_point(args.near)
+    point = parse_lat_lon(args.near)
     if point is None:
         err.write(_("--near %(value)s: expected LAT,LON in degrees, e.g. 41.88,-87.63")
                   % {"value": args.near} + "\n")

@@ -14,6 +14,7 @@ from bot.runtime import DeflectContext
 from directory.hours import HoursStatus, State
 from directory.model import Need, Service
 from directory.search import Match
+from handlers.ui import Prefix
 from members import Agency, Membership, Role
 from referrals.model import Pathway
 
@@ -145,7 +146,7 @@ def end_draft(context: DeflectContext) -> None:
         context.user_data.pop(DRAFT, None)
 
 
-def button(text: str, prefix: str, draft: Draft, value: str) -> InlineKeyboardButton:
+def button(text: str, prefix: Prefix, draft: Draft, value: str) -> InlineKeyboardButton:
     """A button whose data carries the conversation's nonce, so old buttons are recognised."""
     return InlineKeyboardButton(text, callback_data=f"{prefix}:{draft.nonce}:{value}")
 
@@ -153,9 +154,9 @@ def button(text: str, prefix: str, draft: Draft, value: str) -> InlineKeyboardBu
 def nav_row(context: DeflectContext, draft: Draft, back: bool = True
             ) -> list[InlineKeyboardButton]:
     _ = context.translator.gettext
-    row = [button(_("Back"), "nav", draft, "back")] if back and draft.history else []
-    row.append(button(_("Cancel"), "nav", draft, "cancel"))
-    row.append(button(_("Language"), "nav", draft, "lang"))
+    row = [button(_("Back"), Prefix.NAV, draft, "back")] if back and draft.history else []
+    row.append(button(_("Cancel"), Prefix.NAV, draft, "cancel"))
+    row.append(button(_("Language"), Prefix.NAV, draft, "lang"))
     return row
 
 

@@ -10,6 +10,7 @@ from bot.runtime import DeflectContext
 from directory.i18n import N_
 from handlers.checklist import overdose_steps
 from handlers.guard import audited, coordinator, sender_membership
+from handlers.ui import START_CHECKLIST, START_FIND
 from members import JoinResult, Role
 from referrals.model import Outcome
 
@@ -21,10 +22,10 @@ async def start(update: Update, context: DeflectContext) -> None:
     """Greeting with Find help for anyone, and the checklist for members."""
     _ = context.translator.gettext
     membership = await sender_membership(update, context)
-    rows = [[InlineKeyboardButton(_("Find help"), callback_data="start:find")]]
+    rows = [[InlineKeyboardButton(_("Find help"), callback_data=START_FIND)]]
     if membership is not None and membership.role in (Role.OFFICER, Role.PEER):
         rows.append([InlineKeyboardButton(_("Start the deflection checklist"),
-                                          callback_data="start:checklist")])
+                                          callback_data=START_CHECKLIST)])
     rows.append([InlineKeyboardButton(_("Someone may be overdosing"),
                                       callback_data="start:overdose")])
     text = _("Deflect finds the nearest service that is open now for drug use, detox, "
