@@ -44,15 +44,22 @@ async def start_find(update: Update, context: DeflectContext) -> int:
     return await ask_needs(update, context, draft)
 
 
-async def ask_safety(update: Update, context: DeflectContext, draft: Draft) -> int:
+async def _ask_yes_or_no(update: Update, context: DeflectContext, draft: Draft, step: Step,
+                         prefix: Prefix, question: str) -> int:
+    """A question answered Yes or No (safety, eligibility, consent), with Back and Cancel."""
     _ = context.translator.gettext
-    draft.current = Step.SAFETY
-    await show(update, _("Is anyone in danger or possibly overdosing?"), keyboard([
-        [button(_("Yes"), Prefix.SAFETY, draft, "yes"),
-         button(_("No"), Prefix.SAFETY, draft, "no")],
+    draft.current = step
+    await show(update, question, keyboard([
+        [button(_("Yes"), prefix, draft, "yes"), button(_("No"), prefix, draft, "no")],
         nav_row(context, draft),
     ]))
-    return Step.SAFETY
+    return step
+
+
+async def ask_safety(update: Update, context: DeflectContext, draft: Draft) -> int:
+    _ = context.translator.gettext
+    return await _ask_yes_or_no(update, context, draft, Step.SAFETY, Prefix.SAFETY,
+                                _("Is anyone in danger or possibly overdosing?"))
 
 
 def overdose_steps(context: DeflectContext, country: str) -> str:
@@ -92,29 +99,17 @@ async def ask_pathway(update: Update, context: DeflectContext, draft: Draft) -> 
 
 
 async def ask_eligibility(update: Update, context: DeflectContext, draft: Draft) -> int:
-    _ = context.translator.gettext
-    draft.current = Step.ELIGIBILITY
     questions = context.runtime.eligibility
     if draft.question >= len(questions):
         return await ask_consent(update, context, draft)
-    question = questions[draft.question]
-    await show(update, question.text_in(str(context.locale)), keyboard([
-        [button(_("Yes"), Prefix.ELIGIBILITY, draft, "yes"),
-         button(_("No"), Prefix.ELIGIBILITY, draft, "no")],
-        nav_row(context, draft),
-    ]))
-    return Step.ELIGIBILITY
+    return await _ask_yes_or_no(update, context, draft, Step.ELIGIBILITY, Prefix.ELIGIBILITY,
+                                questions[draft.question].text_in(str(context.locale)))
 
 
 async def ask_consent(update: Update, context: DeflectContext, draft: Draft) -> int:
     _ = context.translator.gettext
-    draft.current = Step.CONSENT
-    await show(update, _("Does the person agree to be referred?"), keyboard([
-        [button(_("Yes"), Prefix.CONSENT, draft, "yes"),
-         button(_("No"), Prefix.CONSENT, draft, "no")],
-        nav_row(context, draft),
-    ]))
-    return Step.CONSENT
+    return await _ask_yes_or_no(update, context, draft, Step.CONSENT, Prefix.CONSENT,
+                                _("Does the person agree to be referred?"))
 
 
 async def ask_needs(update: Update, context: DeflectContext, draft: Draft,
