@@ -8,6 +8,8 @@ import in the backend.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from directory.geocoder import GeocodeCache
@@ -43,8 +45,10 @@ class ConversationStore(Protocol):
     async def close(self) -> None: ...
 
 
-class Storage(Protocol):
-    """Every store the bot uses, on one backend (storage/sqlite/ is the embedded one)."""
+@dataclass
+class Storage(ABC):
+    """Every store the bot uses, on one backend (storage/sqlite/ is the embedded one, a
+    subclass that adds its connection)."""
 
     location: str  # what an operator would recognise: a file path, never a password
     members: MemberStore
@@ -56,8 +60,10 @@ class Storage(Protocol):
     geocode: GeocodeCache
     maintenance: Maintenance
 
+    @abstractmethod
     async def open_directory(self, *, demo: bool) -> Directory:
         """The service directory kept in this storage (the demo loaded if empty and `demo`)."""
 
+    @abstractmethod
     async def close(self) -> None:
         """Flush and close; what was deleted leaves no copy in a log file behind."""

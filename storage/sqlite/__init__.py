@@ -9,17 +9,8 @@ from pathlib import Path
 
 import aiosqlite
 
-from directory.geocoder import GeocodeCache
 from directory.store import Directory, open_directory
-from members.ports import MemberStore
-from referrals.ports import (
-    AuditStore,
-    FigureStore,
-    FollowUpStore,
-    Maintenance,
-    ReferralStore,
-    UndeliveredStore,
-)
+from storage.ports import Storage
 from storage.sqlite.conversations import SqliteConversationStore
 from storage.sqlite.database import open_database
 from storage.sqlite.followups import SqliteFollowUpStore, SqliteUndeliveredStore
@@ -30,17 +21,8 @@ from storage.sqlite.referrals import SqliteAuditStore, SqliteFigureStore, Sqlite
 
 
 @dataclass
-class SqliteStorage:
-    location: str
+class SqliteStorage(Storage):
     db: aiosqlite.Connection
-    members: MemberStore
-    referrals: ReferralStore
-    figures: FigureStore
-    followups: FollowUpStore
-    undelivered: UndeliveredStore
-    audit: AuditStore
-    geocode: GeocodeCache
-    maintenance: Maintenance
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str]) -> SqliteStorage:
