@@ -110,10 +110,14 @@ def queries(count: int, seed: int) -> list[Query]:
 async def _import(csv_path: Path, db_path: Path) -> float:
     started = time.perf_counter()
     result = await asyncio.to_thread(read_path, csv_path, source="bench")
-    if result.errors:
+    # The generator scatters points around coastal cities too: the few it puts at sea are
+    # refused by the importer, and left out here as `--skip-invalid` would.
+    refused = {problem.record for problem in result.errors}
+    services = [service for service in result.services if service.id not in refused]
+    if len(services) < 0.99 * len(result.services):
         raise SystemExit(f"generated directory does not import: {result.errors[0]}")
     async with directory_session(db_path, demo=False) as directory:
-        await directory.replace_source("bench", result.services, format="csv",
+        await directory.replace_source("bench", services, format="csv",
                                        origin=str(csv_path), region="")
     return time.perf_counter() - started
 

@@ -12,10 +12,12 @@ from referrals.ports import Expired
 from storage.sqlite.conversations import delete_idle
 from storage.sqlite.referrals import REFERRAL_WEEK_COLUMNS, WEEK_COLUMNS
 
+# Every column of the weekly aggregate but the last (weight, the count) is a key of the group.
+_KEYS = ", ".join(str(number) for number in range(1, len(WEEK_COLUMNS.split(","))))
 _FOLD = f"""
 INSERT INTO referral_week ({WEEK_COLUMNS})
 SELECT {REFERRAL_WEEK_COLUMNS}, count(*) FROM referral WHERE created_hour < ?
-GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+GROUP BY {_KEYS}
 """
 
 
