@@ -18,6 +18,7 @@ from telegram.request import BaseRequest
 
 from bot.eligibility import load_eligibility, missing_translations
 from bot.i18n import available_locales, compile_catalogs, translations
+from bot.keys import KeyRing
 from bot.network import RetryingRateLimiter
 from bot.persistence import StoragePersistence
 from bot.runtime import BotData, DeflectContext, Runtime
@@ -40,7 +41,7 @@ from members import Members
 from referrals.followups import FollowUps, Undelivered
 from referrals.log import ReferralLog
 from referrals.retention import purge
-from storage import open_conversations, open_storage
+from storage import ConversationStore, open_conversations, open_storage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -64,14 +65,16 @@ def commands(translator: Any) -> list[BotCommand]:
     ]
 
 
-async def _post_init(application: DeflectApplication, settings: Settings) -> None:
+async def _post_init(application: DeflectApplication, settings: Settings, keyring: KeyRing
+                     ) -> None:
     compile_catalogs()
     eligibility = load_eligibility(settings.eligibility_path)
     missing = missing_translations(eligibility, available_locales())
     if missing:
         _LOGGER.warning("eligibility questions without a translation (asked in English): %s",
                         ", ".join(missing))
-    storage = await open_storage(settings.db_path)
+    keys = await keyring.keys()
+    storage = await open_storage(settings.db_path, keys)
     directory = await storage.open_directory(demo=settings.directory_path is None)
     if settings.directory_path is not None and not await directory.sources():
         # DEFLECT_DIRECTORY: a deployment's own directory, imported once, all or nothing.
@@ -88,7 +91,7 @@ async def _post_init(application: DeflectApplication, settings: Settings) -> Non
     await geocoder.open()
     application.bot_data.runtime = Runtime(
         settings=settings, storage=storage, directory=directory,
-        members=await Members.open(storage.members), referrals=ReferralLog(storage.referrals),
+        members=await Members.open(storage.members, keys), referrals=ReferralLog(storage.referrals),
         eligibility=eligibility, geocoder=geocoder,
         followups=FollowUps(storage.followups, settings.followup_hours),
         undelivered=Undelivered(storage.undelivered),
@@ -125,12 +128,20 @@ async def running(application: DeflectApplication) -> AsyncIterator[DeflectAppli
 
 
 _NOTICE_GROUP = -1
+CHECKPOINT_EVERY_S = 60
 _SAVE_GROUP = 100
 MAX_RUNNING_UPDATES = 64
 
 
 async def _save_state(update: Update, context: DeflectContext) -> None:
-    """Write through to the storage what this update changed (conversation state, drafts)."""
+    """Write through to the storage what this update changed (conversation state, drafts).
+
+    python-telegram-bot marks an update's user for saving only after all its handlers ran,
+    i.e. after this one: marked here, so a draft ended by this update (and the place in it)
+    leaves the file now, not at the next update."""
+    if update.effective_user is not None:
+        context.application.mark_data_for_update_persistence(
+            user_ids=update.effective_user.id)
     await context.application.update_persistence()
 
 
@@ -139,6 +150,11 @@ async def _purge_idle(context: DeflectContext) -> None:
     persistence = context.application.persistence
     if isinstance(persistence, StoragePersistence):
         await persistence.purge_idle()
+
+
+async def _checkpoint(context: DeflectContext) -> None:
+    """Empty the write-ahead log: what finished conversations wrote does not stay in it."""
+    await context.runtime.storage.maintenance.checkpoint()
 
 
 async def _retention(context: DeflectContext) -> None:
@@ -151,18 +167,23 @@ async def _retention(context: DeflectContext) -> None:
     _LOGGER.info("retention: %s", done)
 
 
+async def _conversations(settings: Settings, keyring: KeyRing) -> ConversationStore:
+    return await open_conversations(settings.db_path, await keyring.keys())
+
+
 def build_application(settings: Settings, *, request: BaseRequest | None = None,
                       rate_limit: bool = True) -> DeflectApplication:
     """The Application, its handlers in their order, and the runtime's open/close hooks."""
+    keyring = KeyRing(settings)
     builder = (
         ApplicationBuilder()
         .token(settings.token or OFFLINE_TOKEN)
         .context_types(ContextTypes(context=DeflectContext, bot_data=BotData))
-        .persistence(StoragePersistence(lambda: open_conversations(settings.db_path),
+        .persistence(StoragePersistence(lambda: _conversations(settings, keyring),
                                         settings.conversation_minutes * 60,
                                         {DRAFT: Draft.from_json}))
         .concurrent_updates(PerChatUpdateProcessor(max_running=MAX_RUNNING_UPDATES))
-        .post_init(lambda app: _post_init(app, settings))
+        .post_init(lambda app: _post_init(app, settings, keyring))
         .post_shutdown(_post_shutdown)
     )
     if settings.base_url:
@@ -196,6 +217,9 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         _purge_idle, interval=60, first=60, name="purge-idle-conversations")
     application.job_queue.run_repeating(  # type: ignore[union-attr]
         send_due_job, interval=CHECK_EVERY_S, first=CHECK_EVERY_S, name="send-follow-ups")
+    application.job_queue.run_repeating(  # type: ignore[union-attr]
+        _checkpoint, interval=CHECKPOINT_EVERY_S, first=CHECKPOINT_EVERY_S,
+        name="checkpoint-wal")
     application.job_queue.run_repeating(  # type: ignore[union-attr]
         _retention, interval=24 * 3600, first=3600, name="retention")
     application.add_error_handler(on_error)

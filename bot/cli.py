@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -15,12 +16,13 @@ from typing import Any
 
 from bot import figures_cli
 from bot.i18n import terminal_locale, translations
-from bot.logs import install_log_redaction
+from bot.keys import KeyRefused, KeyRing
+from bot.logs import cap_library_logs, install_log_redaction, reported_by_caller
 from bot.settings import Settings, database_path
 from directory import cli as directory_cli
 from directory.i18n import Translator
 from members import Members, Role
-from storage import StorageError, directory_session, open_storage
+from storage import StorageError, directory_session, forget_keyed, open_storage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -53,6 +55,12 @@ def build_parser(translator: Translator) -> argparse.ArgumentParser:
     invite.add_argument("--days", type=int, default=7)
     invite.add_argument("--country", help=_("ISO country of a new agency (emergency number)"))
     invite.add_argument("--db", help=db_help)
+    forget = commands.add_parser(
+        "forget-key", help=_("after losing the key: delete members and everything keyed, so "
+                             "that the next start makes a new key"))
+    forget.add_argument("--yes", action="store_true",
+                        help=_("yes: every member will have to join again"))
+    forget.add_argument("--db", help=db_help)
     figures_cli.add_commands(commands, db_help, translator)
     return parser
 
@@ -70,12 +78,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 translator, locale, db_exists=lambda path: database_path(path).exists()))
         settings = Settings.from_env(db_path=database_path(args.db))
         install_log_redaction(settings.token)
+        cap_library_logs(settings.debug_unsafe)
         return _command(settings, args, translator)
     except StorageError as error:
         sys.stderr.write(translator.gettext(
             "DEFLECT_DB names a %(scheme)s server; this version keeps everything in one "
             "SQLite file: give a file path such as deflect.sqlite3") % {"scheme": error.scheme}
             + "\n")
+        return 2
+    except KeyRefused as refused:
+        sys.stderr.write(translator.gettext(refused.msgid) % {"path": refused.path} + "\n")
         return 2
 
 
@@ -86,9 +98,29 @@ def _command(settings: Settings, args: argparse.Namespace, translator: Translato
         return asyncio.run(_invite(settings, args, translator))
     if args.command == "run":
         return _run(settings, args, translator)
+    if args.command == "forget-key":
+        return asyncio.run(_forget_key(settings, args, translator))
     if args.command in figures_cli.COMMANDS:
         return asyncio.run(figures_cli.run(args, settings, translator))
     return 2
+
+
+async def _forget_key(settings: Settings, args: argparse.Namespace, translator: Translator
+                      ) -> int:
+    _ = translator.gettext
+    if not args.yes:
+        sys.stderr.write(_("This deletes every member, invite, language choice and pending "
+                           "reminder; the referral log and figures stay. Run again with "
+                           "--yes to do it.") + "\n")
+        return 2
+    if settings.key_path.exists():
+        sys.stderr.write(_("%(path)s still exists: move it away first (if it is the right "
+                           "key, nothing needs to be forgotten)") % {"path": settings.key_path}
+                         + "\n")
+        return 2
+    deleted = await forget_keyed(settings.db_path)
+    sys.stdout.write(json.dumps(deleted) + "\n")
+    return 0
 
 
 def _console(settings: Settings, role: Role) -> int:
@@ -114,9 +146,10 @@ async def _invite(settings: Settings, args: argparse.Namespace, translator: Tran
     if args.uses < 1 or args.days < 1:
         sys.stderr.write(_("--uses and --days must be at least 1") + "\n")
         return 2
-    storage = await open_storage(settings.db_path)
+    keys = await KeyRing(settings).keys()
+    storage = await open_storage(settings.db_path, keys)
     try:
-        members = await Members.open(storage.members)
+        members = await Members.open(storage.members, keys)
         agency = await members.ensure_agency(args.agency, args.country or settings.country)
         code = await members.invite(agency, Role(args.role), uses=args.uses, days=args.days)
     finally:
@@ -136,21 +169,32 @@ async def _invite(settings: Settings, args: argparse.Namespace, translator: Tran
 def _run(settings: Settings, args: argparse.Namespace, translator: Translator) -> int:
     # As in _console: Telegram is loaded only by the commands that talk to it.
     from telegram import Update
+    from telegram.error import InvalidToken
 
     from bot.app import build_application
+    from bot.webhook import run_webhook
 
     _ = translator.gettext
     if not settings.token:
         sys.stderr.write(_("deflect run needs a bot token in DEFLECT_TOKEN (from @BotFather); "
                            "to try it without one: deflect console") + "\n")
         return 2
+    # The webhook's secrets derive from the master key (bot/webhook.py); a refused key is
+    # reported by main.
+    master = asyncio.run(KeyRing(settings).keys()).master if args.webhook_url else None
     application = build_application(settings)
-    if args.webhook_url:
-        host, _sep, port = args.listen.rpartition(":")
-        application.run_webhook(listen=host or "127.0.0.1", port=int(port),
-                                webhook_url=args.webhook_url, allowed_updates=Update.ALL_TYPES)
-    else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    # PTB logs a refused token with a traceback whose message holds the token: it is left
+    # out of the logs, and said here in one line.
+    with reported_by_caller(InvalidToken):
+        try:
+            if master is not None:
+                run_webhook(application, master, args.listen, args.webhook_url)
+            else:
+                application.run_polling(allowed_updates=Update.ALL_TYPES)
+        except InvalidToken:
+            sys.stderr.write(_("Telegram refused the bot token: check DEFLECT_TOKEN (the token "
+                               "@BotFather gave you)") + "\n")
+            return 2
     return 0
 
 

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bot.keys import KeyRing
 from bot.settings import Settings
 from directory.i18n import Translator
 from referrals import audit
@@ -18,7 +19,7 @@ from referrals import figures as stats
 from referrals.followups import FollowUps
 from referrals.retention import purge
 from storage import open_storage
-from storage.sqlite.privacy import check
+from storage.sqlite.privacy import Ages, check
 
 COMMANDS = ("stats", "export", "purge", "audit", "privacy-check")
 
@@ -66,7 +67,9 @@ async def run(args: argparse.Namespace, settings: Settings, translator: Translat
             sys.stderr.write(_("%(path)s: no such file or folder") % {
                 "path": settings.db_path} + "\n")
             return 2
-        findings, transient = check(settings.db_path)
+        findings, transient = check(settings.db_path, Ages(
+            conversation_idle_s=settings.conversation_minutes * 60,
+            retention_days=settings.retention_days, followup_hours=settings.followup_hours))
         for finding in findings:
             sys.stdout.write(finding.render() + "\n")
         for name, rows in sorted(transient.items()):
@@ -77,7 +80,7 @@ async def run(args: argparse.Namespace, settings: Settings, translator: Translat
         sys.stdout.write(translator.ngettext("%(count)d finding", "%(count)d findings",
                                              len(findings)) % {"count": len(findings)} + "\n")
         return 1 if findings else 0
-    storage = await open_storage(settings.db_path)
+    storage = await open_storage(settings.db_path, await KeyRing(settings).keys())
     try:
         if args.command == "audit":
             for entry in await audit.entries(storage.audit):

@@ -21,6 +21,8 @@ class Settings:
 
     token: str | None = field(default=None, repr=False)
     db_path: Path = Path(DEFAULT_PATH)
+    key_file: Path | None = None  # the master key's file; None: the database's path + ".key"
+    key: str | None = field(default=None, repr=False)  # DEFLECT_KEY: the key itself, instead
     directory_path: Path | None = None  # imported at start if the database has no directory
     base_url: str | None = None  # Bot API base URL, e.g. a local Bot API server or a fake
     default_locale: str = "en"
@@ -35,6 +37,12 @@ class Settings:
     min_cell: int = DEFAULT_MIN_CELL  # published counts from 1 to min_cell - 1 are withheld
     retention_days: int = DEFAULT_RETENTION_DAYS  # older referral rows: folded, deleted
     miles: bool = False  # distances in miles and feet for readers in English (US agencies)
+    debug_unsafe: bool = False  # DEFLECT_DEBUG_UNSAFE=1: library DEBUG logs (ids, texts) kept
+
+    @property
+    def key_path(self) -> Path:
+        """Where the master key is kept: DEFLECT_KEY_FILE, else beside the database."""
+        return self.key_file or self.db_path.with_name(self.db_path.name + ".key")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -42,6 +50,8 @@ class Settings:
         values: dict[str, object] = {
             "token": env.get("DEFLECT_TOKEN") or env.get("TELEGRAM_BOT_TOKEN") or None,
             "db_path": database_path(None, env),
+            "key_file": Path(env["DEFLECT_KEY_FILE"]) if env.get("DEFLECT_KEY_FILE") else None,
+            "key": env.get("DEFLECT_KEY") or None,
             "directory_path": Path(env["DEFLECT_DIRECTORY"]) if env.get("DEFLECT_DIRECTORY")
             else None,
             "base_url": env.get("DEFLECT_BASE_URL") or None,
@@ -59,6 +69,7 @@ class Settings:
             "min_cell": int(env.get("DEFLECT_MIN_CELL") or DEFAULT_MIN_CELL),
             "retention_days": int(env.get("DEFLECT_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS),
             "miles": (env.get("DEFLECT_DISTANCE_UNIT") or "km").lower() in ("mi", "mile", "miles"),
+            "debug_unsafe": env.get("DEFLECT_DEBUG_UNSAFE") == "1",
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -53,6 +53,9 @@ async def open_migrated(path: str | os.PathLike[str], migrations: Sequence[str]
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=NORMAL")
         await db.execute("PRAGMA busy_timeout=5000")
+        # After a checkpoint the write-ahead log is cut back to this size (bytes), so it does
+        # not keep old page images (ids of finished conversations) around at full size.
+        await db.execute("PRAGMA journal_size_limit=1048576")
         # Deleted rows are overwritten, not left in free pages: a finished conversation's
         # state (keyed by Telegram ids) must not linger in the file.
         await db.execute("PRAGMA secure_delete=ON")

@@ -12,7 +12,7 @@ from handlers.checklist import overdose_steps
 from handlers.guard import audited, coordinator, sender_membership
 from handlers.ui import START_CHECKLIST, START_FIND
 from members import JoinResult, Role
-from referrals.model import Outcome
+from referrals.model import Outcome, Refused
 
 ROLE_NAMES = {Role.OFFICER: N_("officer"), Role.PEER: N_("peer worker"),
               Role.COORDINATOR: N_("coordinator"), Role.COMMUNITY: N_("member of the public")}
@@ -73,7 +73,7 @@ async def join(update: Update, context: DeflectContext) -> None:
             _("Send /join followed by your invite code, e.g. /join ABCDE-23456."))
         return
     result, membership = await context.runtime.members.join(user.id, code)
-    if result is JoinResult.TOO_MANY_TRIES:
+    if result in (JoinResult.TOO_MANY_TRIES, JoinResult.CEILING):
         await chat.send_message(_("Too many wrong codes. Try again in an hour."))
     elif result is JoinResult.WRONG_CODE or membership is None:
         await chat.send_message(_("That code is not valid or has expired. Check it with your "
@@ -101,8 +101,13 @@ async def arrived(update: Update, context: DeflectContext) -> None:
                                   "/arrived 7H5S3V."))
         return
     await audited(update, context, membership, "/arrived")
-    before = await context.runtime.referrals.record_outcome(code, Outcome.ENGAGED)
-    if before is None:
+    runtime = context.runtime
+    # Only the coordinator's own agency: another agency's code is answered as an unknown one.
+    before = await runtime.referrals.confirm_arrival(
+        code, agency_id=membership.agency.id, member_key=runtime.members.user_key(user.id))
+    if isinstance(before, Refused):
+        await chat.send_message(_("Too many unknown codes this hour. Try again later."))
+    elif before is None:
         await chat.send_message(_("No referral has the code %(code)s. Nothing was changed.")
                                 % {"code": code.upper()})
     elif before is Outcome.ENGAGED:

@@ -8,7 +8,7 @@ implements (storage/sqlite/members.py).
 from members.keys import Keys, new_code
 from members.model import Agency, JoinResult, Membership, Role
 from members.ports import MemberStore
-from members.service import MAX_FAILED_JOINS_PER_HOUR, Members
+from members.service import MAX_FAILED_JOINS_PER_HOUR, MAX_FAILED_JOINS_PER_HOUR_ALL, Members
 
-__all__ = ["MAX_FAILED_JOINS_PER_HOUR", "Agency", "JoinResult", "Keys", "MemberStore",
-           "Members", "Membership", "Role", "new_code"]
+__all__ = ["MAX_FAILED_JOINS_PER_HOUR", "MAX_FAILED_JOINS_PER_HOUR_ALL", "Agency", "JoinResult",
+           "Keys", "MemberStore", "Members", "Membership", "Role", "new_code"]

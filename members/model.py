@@ -29,4 +29,5 @@ class Membership:
 class JoinResult(StrEnum):
     JOINED = "joined"
     WRONG_CODE = "wrong_code"
-    TOO_MANY_TRIES = "too_many_tries"
+    TOO_MANY_TRIES = "too_many_tries"  # this user's wrong codes this hour
+    CEILING = "ceiling"  # everyone's wrong codes this hour, together

@@ -12,8 +12,21 @@ from members.model import Agency, JoinResult, Membership, Role
 
 
 class MemberStore(Protocol):
-    async def installation_secret(self, new_secret: bytes) -> bytes:
-        """The installation's HMAC secret; `new_secret` is kept if there is none yet."""
+    async def legacy_secret(self) -> bytes | None:
+        """The secret an installation made before keys lived apart kept in its data, if
+        it is still there (bot/keys.py moves it to the key file)."""
+
+    async def forget_legacy_secret(self) -> None:
+        """Delete that secret, leaving no copy of it in the files."""
+
+    async def key_check(self) -> bytes | None:
+        """The check value of the key this data was made with (Keys.check_value)."""
+
+    async def set_key_check(self, value: bytes) -> None: ...
+
+    async def holds_data(self) -> bool:
+        """Whether anything keyed exists yet (members, invites, choices, referrals): then a
+        new key would orphan it, and the bot refuses to make one."""
 
     def language(self, user_key: bytes) -> str | None:
         """The language this user chose (read on every update, so without a round trip:
@@ -30,10 +43,12 @@ class MemberStore(Protocol):
                          expires: date) -> None: ...
 
     async def redeem_invite(self, user_key: bytes, code_key: bytes, hour: str, today: date,
-                            max_failures: int) -> tuple[JoinResult, Membership | None]:
+                            max_failures: int, max_failures_everyone: int
+                            ) -> tuple[JoinResult, Membership | None]:
         """In one transaction: refuse if `user_key` has `max_failures` failed tries in this
-        hour; else use one use of a valid, unexpired invite and make the membership, or count
-        a failed try."""
+        hour (TOO_MANY_TRIES), or everyone together `max_failures_everyone` (CEILING); else
+        use one use of a valid, unexpired invite and make the membership, or count a failed
+        try."""
 
     async def membership(self, user_key: bytes) -> Membership | None: ...
 

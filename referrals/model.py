@@ -43,6 +43,13 @@ class Outcome(StrEnum):
     UNKNOWN = "unknown"
 
 
+class Refused(StrEnum):
+    """Why a code was not even looked up: the hour's wrong codes reached a limit."""
+
+    MEMBER = "member"  # this member's
+    EVERYONE = "everyone"  # everyone's together: many accounts cannot share their guesses
+
+
 class DistanceBand(StrEnum):
     UNDER_1_KM = "<1km"
     KM_1_TO_5 = "1-5km"

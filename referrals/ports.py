@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from referrals.model import Outcome, Referral
+from referrals.model import Outcome, Referral, Refused
 
 
 @dataclass(frozen=True)
@@ -51,14 +51,34 @@ class WeekRow:
     weight: int
 
 
+@dataclass(frozen=True)
+class GuessLimit:
+    """How many wrong codes one hour (UTC, "YYYY-MM-DDTHH") allows: to one member, known only
+    by its keyed hash, and to everyone together."""
+
+    member_key: bytes
+    hour: str
+    per_member: int
+    everyone: int
+
+
 class ReferralStore(Protocol):
     async def add(self, referral: Referral) -> bool:
         """Keep a referral once: a second add of the same id changes nothing (False)."""
 
-    async def set_outcome(self, code: str, outcome: Outcome, day: date) -> Outcome | None:
-        """Record the outcome of the referral with this code where
+    async def set_outcome(self, code: str, outcome: Outcome, day: date, agency_id: int
+                          ) -> Outcome | None:
+        """Record the outcome of the referral with this code made at this agency where
         `referrals.model.outcome_may_change` allows it; returns the outcome it had before
-        (None: no referral with a consent has this code)."""
+        (None: no referral of this agency with a consent has this code; another agency's
+        code is no different from an unknown one)."""
+
+    async def set_outcome_limited(self, code: str, outcome: Outcome, day: date,
+                                  agency_id: int, limit: GuessLimit
+                                  ) -> Outcome | Refused | None:
+        """In one transaction: refuse, looking nothing up, if `limit`'s member or everyone
+        has reached its limit of wrong codes this hour; else as `set_outcome`, counting a
+        wrong code for the member when it returns None."""
 
     async def count(self) -> int: ...
 
@@ -130,19 +150,28 @@ class Expired:
     conversations: int
     invites: int
     join_attempts: int
+    guess_attempts: int
+    undelivered: int = 0  # confirmations never picked up, UNDELIVERED_DAYS after the referral
+    languages: int = 0  # language choices not renewed within the retention period
+    places: int = 0  # typed-place cache entries past their age
+
 
 
 class Maintenance(Protocol):
-    async def expire(self, referrals_before: date, today: date, idle_before: float
-                     ) -> Expired:
+    async def expire(self, referrals_before: date, today: date, idle_before: float,
+                     notices_before: date, places_before: date) -> Expired:
         """In one transaction: fold referral rows made before `referrals_before` into the
         weekly aggregate and delete them; delete conversation state idle since before
         `idle_before` (epoch seconds), invites expired before `today` or used up, and join
-        attempts of earlier days."""
+        attempts and wrong guesses of earlier days."""
+
+    async def checkpoint(self) -> None:
+        """Fold the write-ahead log into the file and empty it (on a timer while the bot
+        runs: old page images of finished conversations do not linger in the log)."""
 
     async def compact(self) -> None:
         """Leave no trace of deleted rows in the files (VACUUM, empty the write-ahead log)."""
 
 
-__all__ = ["AuditStore", "Due", "Expired", "FigureStore", "FollowUpStore", "Maintenance",
-           "Notice", "ReferralStore", "UndeliveredStore", "WeekRow"]
+__all__ = ["AuditStore", "Due", "Expired", "FigureStore", "FollowUpStore", "GuessLimit",
+           "Maintenance", "Notice", "ReferralStore", "UndeliveredStore", "WeekRow"]

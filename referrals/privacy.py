@@ -24,19 +24,25 @@ from members.model import Role
 from referrals.model import AREA_CELL_PRECISION, CODE_LENGTH, DistanceBand, Outcome, Pathway
 
 DIRECTORY_TABLES = re.compile(r"^(service|directory_|hours_rule|sqlite_)")
+# Tables whose rows exist only while in use; reported with their row counts. Their values
+# are looked at like any other (sealed ids are bytes: nothing to read), and rows kept past
+# their time are findings (storage/sqlite/privacy.py, STALE).
 TRANSIENT = {
     "conversation_state": "conversations in progress (deleted when they end or go idle)",
     "user_state": "drafts of conversations in progress (deleted with them)",
-    "followup": "follow-up reminders waiting for an answer (chat id; deleted when answered "
-                "or a day after the last reminder)",
-    "geocode_cache": "typed places looked up (place names and their coordinates, no person)",
+    "followup": "follow-up reminders waiting for an answer (chat id sealed; deleted when "
+                "answered or a day after the last reminder)",
+    "geocode_cache": "typed places looked up (keyed and sealed; deleted after 30 days)",
 }
 # Integer columns that hold counters, flags, times or keys, never a person.
 KNOWN_INTEGERS = {
     ("agency", "id"), ("invite", "uses_left"), ("join_attempt", "failures"),
+    ("guess_attempt", "failures"),
     ("referral", "agency_id"), ("referral", "consent"), ("referral_week", "agency_id"),
     ("referral_week", "consent"), ("referral_week", "engaged_days"),
-    ("referral_week", "weight"), ("installation", "id"),
+    ("referral_week", "weight"), ("installation", "id"), ("key_check", "id"),
+    ("conversation_state", "state"), ("followup", "made_at"), ("followup", "sent"),
+    ("followup", "due_at"),
 }
 ID_SHAPED = re.compile(r"(?<![\w.])\d{6,15}(?![\w.])")
 PHONE = re.compile(r"\+?\d[\d ().-]{7,}\d")

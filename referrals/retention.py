@@ -1,7 +1,7 @@
 """Retention: raw referral rows are kept for DEFLECT_RETENTION_DAYS, then folded into the
 weekly aggregate (referrals/figures.py reads both) and deleted; expired conversation states,
-invite codes, join attempts and follow-up reminders go too. Afterwards the storage compacts,
-so the deleted rows leave no trace in its files."""
+invite codes, join attempts, wrong /arrived codes and follow-up reminders go too. Afterwards
+the storage compacts, so the deleted rows leave no trace in its files."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ from referrals.followups import FollowUps
 from referrals.ports import Maintenance
 
 DEFAULT_RETENTION_DAYS = 365
+# A confirmation a member never came back for is of no use after a month.
+UNDELIVERED_DAYS = 30
+# Typed places are looked up again after this (directory/geocoder.py CACHE_MAX_AGE_S).
+PLACES_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -21,7 +25,11 @@ class Purged:
     conversations: int
     invites: int
     join_attempts: int
+    guess_attempts: int
     followups: int
+    undelivered: int = 0
+    languages: int = 0
+    places: int = 0
 
 
 async def purge(maintenance: Maintenance, older_than_days: int, followups: FollowUps, *,
@@ -34,8 +42,11 @@ async def purge(maintenance: Maintenance, older_than_days: int, followups: Follo
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     epoch = moment.timestamp() if now else time.time()
     expired_reminders = await followups.purge(epoch)
-    expired = await maintenance.expire(moment.date() - timedelta(days=older_than_days),
-                                       moment.date(), epoch - conversation_idle_s)
+    today = moment.date()
+    expired = await maintenance.expire(
+        today - timedelta(days=older_than_days), today, epoch - conversation_idle_s,
+        today - timedelta(days=UNDELIVERED_DAYS), today - timedelta(days=PLACES_DAYS))
     await maintenance.compact()
     return Purged(expired.referrals, expired.conversations, expired.invites,
-                  expired.join_attempts, expired_reminders)
+                  expired.join_attempts, expired.guess_attempts, expired_reminders,
+                  expired.undelivered, expired.languages, expired.places)

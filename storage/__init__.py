@@ -9,9 +9,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from directory.store import Directory
+from directory.store import Directory, open_directory
+from members.keys import Keys
+from members.ports import MemberStore
 from storage.ports import ConversationStore, Storage
 from storage.sqlite import SqliteConversationStore, SqliteStorage
+from storage.sqlite.database import open_database
+from storage.sqlite.maintenance import forget_keyed as sqlite_forget_keyed
+from storage.sqlite.members import SqliteMemberStore
 
 _URL_SCHEMES = ("postgres://", "postgresql://", "mysql://", "sqlite://")
 
@@ -33,31 +38,51 @@ def _file(location: str | os.PathLike[str]) -> Path:
     return Path(text)
 
 
-async def open_storage(location: str | os.PathLike[str]) -> Storage:
-    return await SqliteStorage.open(_file(location))
+async def open_storage(location: str | os.PathLike[str], keys: Keys) -> Storage:
+    return await SqliteStorage.open(_file(location), keys)
 
 
-async def open_conversations(location: str | os.PathLike[str]) -> ConversationStore:
+async def open_conversations(location: str | os.PathLike[str], keys: Keys
+                             ) -> ConversationStore:
     """The conversation store alone, on its own connection (python-telegram-bot reads its
     persistence before the rest of the storage is opened)."""
-    return await SqliteConversationStore.open(_file(location))
+    return await SqliteConversationStore.open(_file(location), keys)
+
+
+async def forget_keyed(location: str | os.PathLike[str]) -> dict[str, int]:
+    """Delete everything only the lost key could read (storage/sqlite/maintenance.py)."""
+    db = await open_database(_file(location))
+    try:
+        return await sqlite_forget_keyed(db)
+    finally:
+        await db.close()
+
+
+@asynccontextmanager
+async def member_session(location: str | os.PathLike[str]) -> AsyncIterator[MemberStore]:
+    """The member store alone, before the keys are open (bot/keys.py opens them with it)."""
+    db = await open_database(_file(location))
+    try:
+        yield await SqliteMemberStore.open(db)
+    finally:
+        await db.close()
 
 
 @asynccontextmanager
 async def directory_session(location: str | os.PathLike[str], *,
                             demo: bool = True) -> AsyncIterator[Directory]:
-    """The storage at `location` and its directory, closed afterwards (the directory
-    commands and benchmarks)."""
-    storage = await open_storage(location)
+    """The directory kept at `location`, closed afterwards (the directory commands and
+    benchmarks: the directory is public data and needs no key)."""
+    db = await open_database(_file(location))
     try:
-        directory = await storage.open_directory(demo=demo)
+        directory = await open_directory(db, demo=demo)
         try:
             yield directory
         finally:
             await directory.close()
     finally:
-        await storage.close()
+        await db.close()
 
 
 __all__ = ["ConversationStore", "Storage", "StorageError", "directory_session",
-           "open_conversations", "open_storage"]
+           "forget_keyed", "member_session", "open_conversations", "open_storage"]

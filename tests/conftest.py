@@ -12,6 +12,7 @@ import pytest
 from bot.i18n import compile_catalogs
 from directory.importers.simple_csv import COLUMNS
 from directory.store import Directory, open_directory
+from members.keys import Keys, new_master_key
 from storage.sqlite import SqliteStorage
 from storage.sqlite.database import open_database
 
@@ -70,6 +71,12 @@ async def directory(db: aiosqlite.Connection) -> AsyncIterator[Directory]:
 
 
 @pytest.fixture
-async def storage(db: aiosqlite.Connection, db_path: Path) -> SqliteStorage:
+def keys() -> Keys:
+    """A fresh installation's keys (held by the test, never in the database)."""
+    return Keys(new_master_key())
+
+
+@pytest.fixture
+async def storage(db: aiosqlite.Connection, db_path: Path, keys: Keys) -> SqliteStorage:
     """Every store on the test's SQLite file (the `db` fixture's connection)."""
-    return await SqliteStorage.on(db, str(db_path))
+    return await SqliteStorage.on(db, str(db_path), keys)

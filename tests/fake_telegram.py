@@ -12,6 +12,7 @@ import asyncio
 import copy
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +28,8 @@ BOT = {"id": 777, "is_bot": True, "first_name": "Deflect", "username": "deflect_
        "supports_inline_queries": False}
 _JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "entities"}
 _NUMBER_FIELDS = {"chat_id", "message_id", "offset", "timeout", "limit", "latitude",
-                  "longitude", "retry_after"}
+                  "longitude", "retry_after", "max_connections"}
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 @dataclass
@@ -94,6 +96,7 @@ class FakeTelegram:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.webhook: dict[str, Any] | None = None  # setWebhook's parameters while one is set
 
     async def start(self) -> str:
         app = web.Application()
@@ -142,6 +145,9 @@ class FakeTelegram:
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return _error(404, "Not Found")
+        if method == "getUpdates" and self.webhook is not None:
+            return _error(409, "Conflict: can't use getUpdates method while webhook is active; "
+                          "use deleteWebhook to delete the webhook first")
         kind = (self.random_faults.draw() if self.random_faults and method != "getUpdates"
                 else None)
         if kind == "429":
@@ -173,6 +179,16 @@ class FakeTelegram:
         return BOT
 
     async def _m_deleteWebhook(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        self.webhook = None
+        return True
+
+    async def _m_setWebhook(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        if not str(params.get("url", "")).startswith("https://"):
+            raise _BadRequest("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not _SECRET_TOKEN.fullmatch(str(secret)):
+            raise _BadRequest("secret token contains unallowed characters")
+        self.webhook = params
         return True
 
     async def _m_setMyCommands(self, params: dict[str, Any]) -> Any:  # noqa: N802
@@ -355,13 +371,18 @@ class FakeUser:
     def _mark(self) -> None:
         self.cursor = len(self.server.chat_calls.get(self.chat, []))
 
-    async def send(self, text: str) -> None:
+    def text_message(self, text: str) -> dict[str, Any]:
+        """A text message from this user as Telegram delivers it (by getUpdates or posted to
+        a webhook); the bot's answers are looked for from here on."""
         self._mark()
         content: dict[str, Any] = {"text": text}
         if text.startswith("/"):
             content["entities"] = [{"type": "bot_command", "offset": 0,
                                     "length": len(text.split()[0])}]
-        await self.server.push({"message": self._message(**content)})
+        return self._message(**content)
+
+    async def send(self, text: str) -> None:
+        await self.server.push({"message": self.text_message(text)})
 
     async def share_location(self, lat: float, lon: float) -> None:
         self._mark()

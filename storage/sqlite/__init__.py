@@ -10,6 +10,7 @@ from pathlib import Path
 import aiosqlite
 
 from directory.store import Directory, open_directory
+from members.keys import Keys
 from storage.ports import Storage
 from storage.sqlite.conversations import SqliteConversationStore
 from storage.sqlite.database import open_database
@@ -25,23 +26,24 @@ class SqliteStorage(Storage):
     db: aiosqlite.Connection
 
     @classmethod
-    async def open(cls, path: str | os.PathLike[str]) -> SqliteStorage:
+    async def open(cls, path: str | os.PathLike[str], keys: Keys) -> SqliteStorage:
         """Open (creating and migrating if needed) the file at `path`."""
         db = await open_database(path)
         try:
-            return await cls.on(db, str(Path(path)))
+            return await cls.on(db, str(Path(path)), keys)
         except BaseException:
             await db.close()
             raise
 
     @classmethod
-    async def on(cls, db: aiosqlite.Connection, location: str) -> SqliteStorage:
+    async def on(cls, db: aiosqlite.Connection, location: str, keys: Keys) -> SqliteStorage:
         """The stores on a connection already opened (and migrated) by open_database."""
         return cls(location=location, db=db, members=await SqliteMemberStore.open(db),
                    referrals=SqliteReferralStore(db), figures=SqliteFigureStore(db),
-                   followups=SqliteFollowUpStore(db),
+                   followups=await SqliteFollowUpStore.open(db, keys.sealer("followups")),
                    undelivered=await SqliteUndeliveredStore.open(db),
-                   audit=SqliteAuditStore(db), geocode=SqliteGeocodeCache(db),
+                   audit=SqliteAuditStore(db),
+                   geocode=SqliteGeocodeCache(db, keys.sealer("geocode")),
                    maintenance=SqliteMaintenance(db))
 
     async def open_directory(self, *, demo: bool) -> Directory:

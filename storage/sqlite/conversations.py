@@ -1,7 +1,10 @@
 """Conversation state in SQLite (storage/ports.py's ConversationStore).
 
-These rows are keyed by Telegram ids, as a conversation in progress must be; they are not the
-referral log, and they go when the conversation ends or goes idle (`delete_idle`).
+A conversation in progress must be found again by its Telegram ids, and its draft holds the
+place being searched from: each row is found by a keyed tag of its key, and the key itself and
+the user's data are sealed (AES-GCM under a key derived from the master key, bound to the
+row), so the file alone reveals no id and no place. Rows go when the conversation ends or
+goes idle (`delete_idle`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 import aiosqlite
 
+from members.keys import Keys, Sealer
 from storage.sqlite.database import open_database
 
 
@@ -28,12 +32,13 @@ class SqliteConversationStore:
     """On its own connection: python-telegram-bot reads persistence before the rest of the
     storage is opened (in initialize(), before post_init)."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, sealer: Sealer) -> None:
         self.db = db
+        self.sealer = sealer
 
     @classmethod
-    async def open(cls, path: str | os.PathLike[str]) -> SqliteConversationStore:
-        return cls(await open_database(path))
+    async def open(cls, path: str | os.PathLike[str], keys: Keys) -> SqliteConversationStore:
+        return cls(await open_database(path), keys.sealer("conversations"))
 
     async def close(self) -> None:
         await self.db.close()
@@ -41,32 +46,46 @@ class SqliteConversationStore:
     async def delete_idle(self, cutoff: float) -> int:
         return await delete_idle(self.db, cutoff)
 
+    def _key_tag(self, name: str, key: tuple[Any, ...]) -> bytes:
+        return self.sealer.tag(json.dumps([name, *key]).encode())
+
+    def _user_tag(self, user_id: int) -> bytes:
+        return self.sealer.tag(f"user:{user_id}".encode())
+
     async def states(self, name: str) -> dict[tuple[Any, ...], int]:
         rows = await self.db.execute_fetchall(
-            "SELECT conversation_key, state FROM conversation_state WHERE name = ?", (name,))
-        return {tuple(json.loads(key)): int(state) for key, state in rows}
+            "SELECT key_tag, sealed_key, state FROM conversation_state WHERE name = ?", (name,))
+        return {tuple(json.loads(self.sealer.open(bytes(sealed), bytes(tag)))): int(state)
+                for tag, sealed, state in rows}
 
     async def set_state(self, name: str, key: tuple[Any, ...], state: int | None) -> None:
-        encoded = json.dumps(list(key))
+        tag = self._key_tag(name, key)
         if state is None:
             await self.db.execute("DELETE FROM conversation_state WHERE name = ? AND "
-                                  "conversation_key = ?", (name, encoded))
+                                  "key_tag = ?", (name, tag))
             return
+        sealed = self.sealer.seal(json.dumps(list(key)).encode(), tag)
         await self.db.execute(
-            "INSERT INTO conversation_state (name, conversation_key, state, updated_at) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (name, conversation_key) DO UPDATE SET "
+            "INSERT INTO conversation_state (name, key_tag, sealed_key, state, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, key_tag) DO UPDATE SET "
             "state = excluded.state, updated_at = excluded.updated_at",
-            (name, encoded, state, time.time()))
+            (name, tag, sealed, state, time.time()))
 
     async def user_data(self) -> dict[int, dict[str, Any]]:
-        return {int(user_id): json.loads(text) for user_id, text in
-                await self.db.execute_fetchall("SELECT user_id, data FROM user_state")}
+        found: dict[int, dict[str, Any]] = {}
+        for tag, sealed in await self.db.execute_fetchall(
+                "SELECT user_tag, sealed FROM user_state"):
+            user_id, data = json.loads(self.sealer.open(bytes(sealed), bytes(tag)))
+            found[int(user_id)] = data
+        return found
 
     async def set_user_data(self, user_id: int, data: dict[str, Any]) -> None:
+        tag = self._user_tag(user_id)
         if not data:
-            await self.db.execute("DELETE FROM user_state WHERE user_id = ?", (user_id,))
+            await self.db.execute("DELETE FROM user_state WHERE user_tag = ?", (tag,))
             return
+        sealed = self.sealer.seal(json.dumps([user_id, data]).encode(), tag)
         await self.db.execute(
-            "INSERT INTO user_state (user_id, data, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (user_id) DO UPDATE SET data = excluded.data, "
-            "updated_at = excluded.updated_at", (user_id, json.dumps(data), time.time()))
+            "INSERT INTO user_state (user_tag, sealed, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_tag) DO UPDATE SET sealed = excluded.sealed, "
+            "updated_at = excluded.updated_at", (tag, sealed, time.time()))

@@ -25,6 +25,8 @@ MIGRATIONS: tuple[str, ...] = (
     schema.REFERRAL_WEEK + schema.AUDIT,
     directory_store.MIGRATION_2,
     directory_store.MIGRATION_3,
+    schema.KEYS_APART,  # 10
+    schema.GUESS_ATTEMPTS,  # guess_attempt: wrong /arrived codes, per member and hour
 )
 
 

@@ -1,4 +1,7 @@
-"""Follow-up reminders and undelivered confirmations in SQLite (referrals/ports.py)."""
+"""Follow-up reminders and undelivered confirmations in SQLite (referrals/ports.py).
+
+A reminder must reach its chat, so it keeps the chat id: sealed (AES-GCM, bound to the
+referral's id), never in clear; the file alone does not say who referred whom."""
 
 from __future__ import annotations
 
@@ -7,22 +10,42 @@ from datetime import date
 import aiosqlite
 
 from directory.sqlite import transaction, write_lock
+from members.keys import Sealer
 from referrals.model import Outcome
 from referrals.ports import Due, Notice
 from storage.sqlite.referrals import write_outcome
 
 
 class SqliteFollowUpStore:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, sealer: Sealer) -> None:
         self.db = db
+        self.sealer = sealer
+
+    @classmethod
+    async def open(cls, db: aiosqlite.Connection, sealer: Sealer) -> SqliteFollowUpStore:
+        """The store; reminders written in clear before ids were sealed are sealed now."""
+        store = cls(db, sealer)
+        async with transaction(db):
+            for referral_id, chat_id in list(await db.execute_fetchall(
+                    "SELECT referral_id, chat_id FROM followup WHERE chat_id IS NOT NULL")):
+                await db.execute(
+                    "UPDATE followup SET chat_id = NULL, sealed_chat = ? WHERE referral_id = ?",
+                    (store._seal(str(referral_id), int(chat_id)), referral_id))
+        return store
+
+    def _seal(self, referral_id: str, chat_id: int) -> bytes:
+        return self.sealer.seal(str(chat_id).encode(), referral_id.encode())
+
+    def _chat(self, referral_id: str, sealed: bytes) -> int:
+        return int(self.sealer.open(sealed, referral_id.encode()))
 
     async def schedule(self, referral_id: str, chat_id: int, locale: str, made_at: int,
                        due_at: int) -> None:
         async with write_lock(self.db):
             await self.db.execute(
-                "INSERT OR IGNORE INTO followup (referral_id, chat_id, locale, made_at, sent, "
-                "due_at) VALUES (?, ?, ?, ?, 0, ?)",
-                (referral_id, chat_id, locale, made_at, due_at))
+                "INSERT OR IGNORE INTO followup (referral_id, sealed_chat, locale, made_at, "
+                "sent, due_at) VALUES (?, ?, ?, ?, 0, ?)",
+                (referral_id, self._seal(referral_id, chat_id), locale, made_at, due_at))
 
     async def due(self, moment: int, reminders: int, limit: int) -> list[Due]:
         async with write_lock(self.db):
@@ -31,11 +54,12 @@ class SqliteFollowUpStore:
                 "DELETE FROM followup WHERE referral_id IN (SELECT id FROM referral "
                 "WHERE outcome = ?)", (Outcome.ENGAGED.value,))
         rows = await self.db.execute_fetchall(
-            "SELECT f.referral_id, f.chat_id, f.made_at, f.sent, f.locale, r.code, "
+            "SELECT f.referral_id, f.sealed_chat, f.made_at, f.sent, f.locale, r.code, "
             "r.service_id, r.created_hour FROM followup f JOIN referral r "
             "ON r.id = f.referral_id WHERE f.due_at <= ? AND f.sent < ? "
             "ORDER BY f.due_at LIMIT ?", (moment, reminders, limit))
-        return [Due(referral_id=str(r[0]), chat_id=int(r[1]), made_at=int(r[2]),
+        return [Due(referral_id=str(r[0]), chat_id=self._chat(str(r[0]), bytes(r[1])),
+                    made_at=int(r[2]),
                     number=int(r[3]) + 1, locale=str(r[4]), code=str(r[5]),
                     service_id=None if r[6] is None else str(r[6]), created_hour=str(r[7]))
                 for r in rows]
@@ -59,10 +83,10 @@ class SqliteFollowUpStore:
                      keep_below: int | None) -> tuple[str, int] | None:
         async with transaction(self.db):
             rows = list(await self.db.execute_fetchall(
-                "SELECT f.sent, r.code FROM followup f JOIN referral r ON r.id = f.referral_id "
-                "WHERE f.referral_id = ? AND f.chat_id = ? AND f.sent > 0",
-                (referral_id, chat_id)))
-            if not rows:
+                "SELECT f.sent, r.code, f.sealed_chat FROM followup f JOIN referral r "
+                "ON r.id = f.referral_id WHERE f.referral_id = ? AND f.sent > 0",
+                (referral_id,)))
+            if not rows or self._chat(referral_id, bytes(rows[0][2])) != chat_id:
                 return None
             sent, code = int(rows[0][0]), str(rows[0][1])
             await write_outcome(self.db, "id", referral_id, outcome, day)

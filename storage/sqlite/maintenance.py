@@ -25,8 +25,8 @@ class SqliteMaintenance:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self.db = db
 
-    async def expire(self, referrals_before: date, today: date, idle_before: float
-                     ) -> Expired:
+    async def expire(self, referrals_before: date, today: date, idle_before: float,
+                     notices_before: date, places_before: date) -> Expired:
         db = self.db
         cutoff, day = referrals_before.isoformat(), today.isoformat()
         async with transaction(db):
@@ -38,8 +38,40 @@ class SqliteMaintenance:
                 "DELETE FROM invite WHERE expires_day < ? OR uses_left <= 0", (day,))).rowcount
             joins = (await db.execute("DELETE FROM join_attempt WHERE substr(hour, 1, 10) < ?",
                                       (day,))).rowcount
-        return Expired(referrals, conversations, invites, joins)
+            guesses = (await db.execute(
+                "DELETE FROM guess_attempt WHERE substr(hour, 1, 10) < ?", (day,))).rowcount
+            undelivered = (await db.execute(
+                "DELETE FROM undelivered WHERE referral_id IN (SELECT id FROM referral WHERE "
+                "created_hour < ?)", (notices_before.isoformat(),))).rowcount
+            languages = (await db.execute("DELETE FROM language_choice WHERE day < ?",
+                                          (cutoff,))).rowcount
+            places = (await db.execute("DELETE FROM geocode_cache WHERE day < ?",
+                                       (places_before.isoformat(),))).rowcount
+        return Expired(referrals, conversations, invites, joins, guesses, undelivered,
+                       languages, places)
+
+    async def checkpoint(self) -> None:
+        await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def compact(self) -> None:
         await self.db.execute("VACUUM")
         await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+# What only the key can read or match, and the key's check value; the referral log, the
+# figures, agencies, the audit trail and the directory stay.
+KEYED_TABLES = ("member", "invite", "language_choice", "join_attempt", "guess_attempt",
+                "undelivered", "followup", "conversation_state", "user_state", "geocode_cache",
+                "installation", "key_check")
+
+
+async def forget_keyed(db: aiosqlite.Connection) -> dict[str, int]:
+    """Delete everything keyed (see KEYED_TABLES), for an installation that lost its key;
+    returns the rows deleted per table. The next start makes a new key."""
+    deleted = {}
+    async with transaction(db):
+        for table in KEYED_TABLES:
+            deleted[table] = (await db.execute(f"DELETE FROM {table}")).rowcount
+    await db.execute("VACUUM")
+    await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return deleted

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import aiosqlite
 
@@ -23,15 +23,33 @@ class SqliteMemberStore:
             "SELECT user_hmac, locale FROM language_choice")}
         return cls(db, languages)
 
-    async def installation_secret(self, new_secret: bytes) -> bytes:
+    async def legacy_secret(self) -> bytes | None:
         rows = list(await self.db.execute_fetchall("SELECT secret FROM installation WHERE id = 1"))
-        if not rows:
-            async with write_lock(self.db):
-                await self.db.execute(
-                    "INSERT OR IGNORE INTO installation (id, secret) VALUES (1, ?)", (new_secret,))
-            rows = list(await self.db.execute_fetchall(
-                "SELECT secret FROM installation WHERE id = 1"))
-        return bytes(rows[0][0])
+        return bytes(rows[0][0]) if rows else None
+
+    async def forget_legacy_secret(self) -> None:
+        async with write_lock(self.db):
+            await self.db.execute("DELETE FROM installation")
+            # secure_delete overwrote the row; VACUUM rewrites the file and the checkpoint
+            # empties the write-ahead log, so no page image of the secret is left behind.
+            await self.db.execute("VACUUM")
+            await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def key_check(self) -> bytes | None:
+        rows = list(await self.db.execute_fetchall("SELECT value FROM key_check WHERE id = 1"))
+        return bytes(rows[0][0]) if rows else None
+
+    async def set_key_check(self, value: bytes) -> None:
+        async with write_lock(self.db):
+            await self.db.execute("INSERT INTO key_check (id, value) VALUES (1, ?) "
+                                  "ON CONFLICT (id) DO UPDATE SET value = excluded.value",
+                                  (value,))
+
+    async def holds_data(self) -> bool:
+        rows = list(await self.db.execute_fetchall(
+            "SELECT EXISTS (SELECT 1 FROM member) OR EXISTS (SELECT 1 FROM invite) "
+            "OR EXISTS (SELECT 1 FROM language_choice) OR EXISTS (SELECT 1 FROM referral)"))
+        return bool(rows[0][0])
 
     def language(self, user_key: bytes) -> str | None:
         if not self._languages:
@@ -41,9 +59,9 @@ class SqliteMemberStore:
     async def set_language(self, user_key: bytes, locale: str) -> None:
         async with write_lock(self.db):
             await self.db.execute(
-                "INSERT INTO language_choice (user_hmac, locale) VALUES (?, ?) "
-                "ON CONFLICT (user_hmac) DO UPDATE SET locale = excluded.locale",
-                (user_key, locale))
+                "INSERT INTO language_choice (user_hmac, locale, day) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_hmac) DO UPDATE SET locale = excluded.locale, "
+                "day = excluded.day", (user_key, locale, datetime.now(UTC).date().isoformat()))
         self._languages[user_key] = locale
 
     async def ensure_agency(self, name: str, country: str) -> Agency:
@@ -68,13 +86,18 @@ class SqliteMemberStore:
                                            expires.isoformat()))
 
     async def redeem_invite(self, user_key: bytes, code_key: bytes, hour: str, today: date,
-                            max_failures: int) -> tuple[JoinResult, Membership | None]:
+                            max_failures: int, max_failures_everyone: int
+                            ) -> tuple[JoinResult, Membership | None]:
         async with transaction(self.db):
             failures = list(await self.db.execute_fetchall(
-                "SELECT failures FROM join_attempt WHERE user_hmac = ? AND hour = ?",
-                (user_key, hour)))
-            if failures and failures[0][0] >= max_failures:
+                "SELECT coalesce(sum(failures), 0), "
+                "coalesce(sum(CASE WHEN user_hmac = ? THEN failures END), 0) "
+                "FROM join_attempt WHERE hour = ?", (user_key, hour)))
+            everyone, own = int(failures[0][0]), int(failures[0][1])
+            if own >= max_failures:
                 return JoinResult.TOO_MANY_TRIES, None
+            if everyone >= max_failures_everyone:
+                return JoinResult.CEILING, None
             rows = list(await self.db.execute_fetchall(
                 "SELECT invite.agency_id, invite.role, agency.name, agency.country "
                 "FROM invite JOIN agency ON agency.id = invite.agency_id "

@@ -12,8 +12,8 @@ from datetime import date
 import aiosqlite
 
 from directory.sqlite import transaction, write_lock
-from referrals.model import Outcome, Referral, outcome_may_change
-from referrals.ports import WeekRow
+from referrals.model import Outcome, Referral, Refused, outcome_may_change
+from referrals.ports import GuessLimit, WeekRow
 
 # A referral row in the weekly aggregate's columns: the week (its Monday), agency, pathway,
 # needs, service, area cell, consent, outcome, and days from referral to recorded engagement.
@@ -50,6 +50,33 @@ async def write_outcome(db: aiosqlite.Connection, where: str, key: str, outcome:
     return before
 
 
+_ARRIVED = "arrived"  # guess_attempt.kind of the referral codes /arrived is sent
+
+
+async def _refused_guess(db: aiosqlite.Connection, kind: str, limit: GuessLimit
+                        ) -> Refused | None:
+    """Inside a transaction: whether `limit`'s member, or everyone, has reached its limit of
+    wrong codes of this kind in this hour."""
+    rows = list(await db.execute_fetchall(
+        "SELECT coalesce(sum(failures), 0), "
+        "coalesce(sum(CASE WHEN member_hmac = ? THEN failures END), 0) "
+        "FROM guess_attempt WHERE kind = ? AND hour = ?", (limit.member_key, kind, limit.hour)))
+    everyone, member = int(rows[0][0]), int(rows[0][1])
+    if member >= limit.per_member:
+        return Refused.MEMBER
+    if everyone >= limit.everyone:
+        return Refused.EVERYONE
+    return None
+
+
+async def _count_wrong_guess(db: aiosqlite.Connection, kind: str, limit: GuessLimit) -> None:
+    """Inside a transaction: one more wrong code of this kind for the member this hour."""
+    await db.execute(
+        "INSERT INTO guess_attempt (kind, member_hmac, hour, failures) VALUES (?, ?, ?, 1) "
+        "ON CONFLICT (kind, hour, member_hmac) DO UPDATE SET failures = failures + 1",
+        (kind, limit.member_key, limit.hour))
+
+
 class SqliteReferralStore:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self.db = db
@@ -68,13 +95,32 @@ class SqliteReferralStore:
             )
         return cursor.rowcount == 1
 
-    async def set_outcome(self, code: str, outcome: Outcome, day: date) -> Outcome | None:
+    async def set_outcome(self, code: str, outcome: Outcome, day: date, agency_id: int
+                          ) -> Outcome | None:
         async with transaction(self.db):
-            rows = list(await self.db.execute_fetchall(
-                "SELECT 1 FROM referral WHERE code = ? AND consent = 1", (code,)))
-            if not rows:
-                return None
-            return await write_outcome(self.db, "code", code, outcome, day)
+            return await self._set_outcome(code, outcome, day, agency_id)
+
+    async def set_outcome_limited(self, code: str, outcome: Outcome, day: date,
+                                  agency_id: int, limit: GuessLimit
+                                  ) -> Outcome | Refused | None:
+        async with transaction(self.db):
+            refused = await _refused_guess(self.db, _ARRIVED, limit)
+            if refused is not None:
+                return refused
+            before = await self._set_outcome(code, outcome, day, agency_id)
+            if before is None:
+                await _count_wrong_guess(self.db, _ARRIVED, limit)
+            return before
+
+    async def _set_outcome(self, code: str, outcome: Outcome, day: date, agency_id: int
+                           ) -> Outcome | None:
+        """Inside a transaction: only this agency's referral, and only one with a consent."""
+        rows = list(await self.db.execute_fetchall(
+            "SELECT 1 FROM referral WHERE code = ? AND consent = 1 AND agency_id = ?",
+            (code, agency_id)))
+        if not rows:
+            return None
+        return await write_outcome(self.db, "code", code, outcome, day)
 
     async def count(self) -> int:
         rows = list(await self.db.execute_fetchall("SELECT count(*) FROM referral"))

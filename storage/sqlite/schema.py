@@ -125,3 +125,68 @@ CREATE TABLE audit (
     command TEXT NOT NULL
 );
 """
+
+# Keys apart from the data (bot/keys.py): the file keeps only a check value of the key; the
+# old `installation.secret` is moved out to the key file by code at the first start and its
+# row deleted. Conversation state and follow-up chats are sealed (members/keys.py, Sealer):
+# rows are found by a keyed tag, and the ids inside open only with the key. Conversations in
+# progress when this runs are dropped (at most DEFLECT_CONVERSATION_MINUTES of work); pending
+# reminders are kept and their chat ids sealed at the first start.
+KEYS_APART = """
+CREATE TABLE key_check (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    value BLOB NOT NULL
+);
+DROP TABLE conversation_state;
+CREATE TABLE conversation_state (
+    name TEXT NOT NULL,
+    key_tag BLOB NOT NULL,
+    sealed_key BLOB NOT NULL,
+    state INTEGER NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (name, key_tag)
+);
+DROP TABLE user_state;
+CREATE TABLE user_state (
+    user_tag BLOB PRIMARY KEY,
+    sealed BLOB NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE followup_new (
+    referral_id TEXT PRIMARY KEY REFERENCES referral(id) ON DELETE CASCADE,
+    chat_id INTEGER,
+    sealed_chat BLOB,
+    locale TEXT NOT NULL,
+    made_at INTEGER NOT NULL,
+    sent INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    CHECK ((chat_id IS NULL) != (sealed_chat IS NULL))
+);
+INSERT INTO followup_new (referral_id, chat_id, sealed_chat, locale, made_at, sent, due_at)
+SELECT referral_id, chat_id, NULL, locale, made_at, sent, due_at FROM followup;
+DROP TABLE followup;
+ALTER TABLE followup_new RENAME TO followup;
+CREATE INDEX followup_due ON followup(due_at);
+ALTER TABLE language_choice ADD COLUMN day TEXT NOT NULL DEFAULT '';
+UPDATE language_choice SET day = date('now');
+DROP TABLE geocode_cache;
+CREATE TABLE geocode_cache (
+    query_tag BLOB PRIMARY KEY,
+    sealed_places BLOB NOT NULL,
+    day TEXT NOT NULL
+);
+"""
+
+# Wrong codes tried, per kind of code ("arrived": /arrived's referral codes), per member
+# (keyed hash) and per hour (UTC, "YYYY-MM-DDTHH"): the limit per member reads one row, the
+# ceiling for everyone sums the hour's rows (the key's order makes both an index range).
+# Retention deletes earlier days' rows.
+GUESS_ATTEMPTS = """
+CREATE TABLE guess_attempt (
+    kind TEXT NOT NULL,
+    member_hmac BLOB NOT NULL,
+    hour TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    PRIMARY KEY (kind, hour, member_hmac)
+);
+"""

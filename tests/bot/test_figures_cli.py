@@ -10,12 +10,17 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.keys import key_text
+from members.keys import Keys
 from storage.sqlite import SqliteStorage
 from tests.referrals.support import seed_program
 
 
 @pytest.fixture
-async def program(storage: SqliteStorage) -> SqliteStorage:
+async def program(storage: SqliteStorage, keys: Keys,
+                  monkeypatch: pytest.MonkeyPatch) -> SqliteStorage:
+    """The program's log, and its key where the command line finds it (DEFLECT_KEY)."""
+    monkeypatch.setenv("DEFLECT_KEY", key_text(keys))
     return await seed_program(storage)
 
 
@@ -51,5 +56,11 @@ async def test_stats_export_audit_and_privacy_check_on_the_command_line(
     assert [line.split("\t")[2:] for line in logged] == [
         ["cli", "stats --by pathway"], ["cli", "stats --by pathway"],
         ["cli", "export --by week"]]
+    # The program's log holds referrals from over a year ago: kept past their time.
+    assert await asyncio.to_thread(main, ["privacy-check", "--db", str(db_path)]) == 1
+    assert "referral.(rows): rows kept past their time (12)" in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["purge", "--older-than", "365", "--db",
+                                          str(db_path)]) == 0
+    assert json.loads(capsys.readouterr().out)["referrals"] == 12
     assert await asyncio.to_thread(main, ["privacy-check", "--db", str(db_path)]) == 0
     assert "0 findings" in capsys.readouterr().out

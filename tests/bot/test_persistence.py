@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.emergency import emergency_number
 from bot.persistence import StoragePersistence
+from members.keys import Keys, new_master_key
 from storage import open_conversations
 from storage.sqlite import SqliteConversationStore
 
@@ -18,15 +19,16 @@ def test_emergency_numbers_by_country() -> None:
 
 async def test_idle_conversations_are_deleted(db_path: Path) -> None:
 
-    persistence = StoragePersistence(lambda: open_conversations(db_path), max_idle_s=60)
+    keys = Keys(new_master_key())
+    persistence = StoragePersistence(lambda: open_conversations(db_path, keys), max_idle_s=60)
     await persistence.update_conversation("deflect", (11, 11), 6)
     await persistence.update_user_data(11, {"language": "es"})
     await persistence.update_conversation("deflect", (12, 12), 3)
     store = await persistence.store()
     assert isinstance(store, SqliteConversationStore)
     db = store.db
-    await db.execute("UPDATE conversation_state SET updated_at = ? WHERE conversation_key = ?",
-                     (time.time() - 61, "[12, 12]"))
+    await db.execute("UPDATE conversation_state SET updated_at = ? WHERE key_tag = ?",
+                     (time.time() - 61, store._key_tag("deflect", (12, 12))))
     assert await persistence.get_conversations("deflect") == {(11, 11): 6}  # 12 was idle
     assert await persistence.get_user_data() == {11: {"language": "es"}}
     await persistence.update_conversation("deflect", (11, 11), None)  # ended: row gone

@@ -19,6 +19,7 @@ from handlers.followup import send_due
 from members import Role
 from referrals.followups import Answer
 from storage.sqlite import SqliteStorage
+from storage.sqlite.followups import SqliteFollowUpStore
 from storage.sqlite.privacy import check
 
 
@@ -64,20 +65,60 @@ async def test_200_referrals_leave_no_identifier_anywhere_in_the_database(tmp_pa
         storage = runtime.storage
         assert isinstance(storage, SqliteStorage)
         db = storage.db
+        # Five more people whose conversations stay open at the results, their place in the
+        # draft, while 100 reminders are pending: the files hold none of it readable, the
+        # write-ahead log and shared-memory file included.
+        open_people = []
+        open_consoles = []
+        for index in range(5):
+            user = ConsoleUser(id=7_200_000_000 + index * 7919, first_name=f"Openname{index}x",
+                               username=f"open_{index}_zz")
+            lat = round(41.85 + index * 1.3e-3 + 7e-6, 6)
+            lon = round(-87.65 - index * 1e-3 - 3e-6, 6)
+            open_people.append((user, lat, lon))
+            console = Console(user, io.StringIO())
+            open_consoles.append(console)
+            api.on_send = console.show
+            for line in ("/find", "Detox", "Done", f"{lat},{lon}"):
+                data = console.update_for(line if "," in line or line.startswith("/")
+                                          else console.number_of(line))
+                assert data is not None
+                await application.process_update(Update.de_json(data, application.bot))
+        assert len(list(await db.execute_fetchall("SELECT * FROM user_state"))) == 5
+        running_raw = b"".join(
+            path.read_bytes() for path in (db_path, db_path.with_name(db_path.name + "-wal"),
+                                           db_path.with_name(db_path.name + "-shm"))
+            if path.exists())
+        for user, lat, lon in [*open_people, *people]:
+            for needle in (str(user.id).encode(), user.first_name.encode(),
+                           f"{lat:.6f}".encode(), struct.pack(">d", lat),
+                           f"{lon:.6f}".encode()):
+                assert needle not in running_raw, needle
+        for console in open_consoles:
+            api.on_send = console.show
+            cancel = console.update_for("/cancel")
+            assert cancel is not None
+            await application.process_update(Update.de_json(cancel, application.bot))
         rows = list(await db.execute_fetchall("SELECT * FROM referral"))
         assert len(rows) == 200
         # While conversations run, their state rows are keyed by Telegram ids (a restart must
         # resume them); each ended here, so its rows are gone.
         for table in ("conversation_state", "user_state"):
             assert list(await db.execute_fetchall(f"SELECT * FROM {table}")) == []
-        # A follow-up reminder must reach a chat: its row holds the chat id and the referral
-        # id, nothing else, and only until it is answered or expires.
+        # A follow-up reminder must reach a chat: its row holds the chat id, sealed with a
+        # key that is not in the file, beside the referral id, and only until it is
+        # answered or expires.
         officers = {user.id for index, (user, _lat, _lon) in enumerate(people) if index % 2 == 0}
-        reminders = list(await db.execute_fetchall(
-            "SELECT chat_id, referral_id FROM followup"))
+        followups = storage.followups
+        assert isinstance(followups, SqliteFollowUpStore)
+        sealed = list(await db.execute_fetchall(
+            "SELECT referral_id, sealed_chat, chat_id FROM followup"))
+        assert all(row[2] is None for row in sealed)
+        reminders = [(followups._chat(str(r[0]), bytes(r[1])), str(r[0])) for r in sealed]
         assert {chat for chat, _referral in reminders} == officers
         columns = [r[1] for r in await db.execute_fetchall("PRAGMA table_info(followup)")]
-        assert columns == ["referral_id", "chat_id", "locale", "made_at", "sent", "due_at"]
+        assert columns == ["referral_id", "chat_id", "sealed_chat", "locale", "made_at", "sent",
+                           "due_at"]
         now = time.time()
         assert await send_due(application.bot, runtime, now + 25 * 3600) == 100
         for chat, referral in reminders[:50]:

@@ -352,7 +352,8 @@ async def test_a_coordinator_confirms_arrival_by_code(
     await user.send(f"/arrived {code}")
     await user.reply("Only a program coordinator can confirm arrivals.")
     clinic = FakeUser(fake_telegram, 8008, first_name="Clinic")
-    await make_member(bot, clinic, Role.COORDINATOR, agency="Lakeshore Detox")
+    # The officer's own agency: only it records the arrival (test_arrivals.py: others can't).
+    await make_member(bot, clinic, Role.COORDINATOR, agency="Chicago PD")
     await clinic.send("/arrived NOPE42")
     await clinic.reply("No referral has the code NOPE42. Nothing was changed.")
     assert (await referral_rows(bot))[0]["outcome"] == "pending"

@@ -79,3 +79,33 @@ async def test_retention_runs_while_the_bot_is_running(
     assert done.referrals == 12
     await dana.press("No")
     await dana.reply("Which deflection pathway")
+
+
+async def test_stats_never_show_another_agencys_referrals(
+        bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
+    await _seed(bot, "Chicago PD", Pathway.NALOXONE_PLUS, 30)
+    await _seed(bot, "Chicago PD", Pathway.ACTIVE_OUTREACH, 20, consent=False)
+    await _seed(bot, "Evanston PD", Pathway.ACTIVE_OUTREACH, 12)
+    lee = FakeUser(fake_telegram, 3004, first_name="Lee")
+    await make_member(bot, lee, Role.COORDINATOR, agency="Evanston PD")
+    for period in ("week", "month", "quarter"):
+        await lee.send(f"/stats {period}")
+        summary = str((await lee.reply("Evanston PD")).params["text"])
+        assert "Contacts: 12 · referrals: 12 · declined: 0 · engaged: 0" in summary
+        assert "Active outreach: 12 referred, 0 declined" in summary
+        assert "Naloxone Plus" not in summary  # Chicago's only
+        assert "Referred to Lakeshore Detox Center (demo): 12" in summary
+        assert "Chicago" not in summary
+        await lee.reply(method="sendPhoto")
+    # An agency with no referrals of its own sees none, and no chart, beside busy ones.
+    sam = FakeUser(fake_telegram, 3005, first_name="Sam")
+    await make_member(bot, sam, Role.COORDINATOR, agency="Skokie PD")
+    await sam.send("/stats quarter")
+    summary = str((await sam.reply("Skokie PD")).params["text"])
+    assert "Contacts: 0 · referrals: 0 · declined: 0 · engaged: 0" in summary
+    assert "Referred to" not in summary
+    await sam.send("/stats decade")  # answered in turn: the /stats before it has finished
+    await sam.reply("Send /stats week, /stats month or /stats quarter.")
+    photos = [c for c in fake_telegram.calls
+              if c.method == "sendPhoto" and int(c.params["chat_id"]) == sam.chat]
+    assert photos == []

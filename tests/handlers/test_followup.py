@@ -14,6 +14,7 @@ from bot.network import NETWORK_RETRIES
 from bot.settings import Settings
 from handlers.followup import send_due
 from members import Role
+from storage.sqlite.followups import SqliteFollowUpStore
 from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser, Fault
 from tests.handlers.conftest import (
     database,
@@ -39,8 +40,13 @@ async def refer(bot: DeflectApplication, user: FakeUser) -> str:
 
 
 async def pending(bot: DeflectApplication) -> list[tuple[int, int]]:
-    return [(int(r[0]), int(r[1])) for r in await database(bot).execute_fetchall(
-        "SELECT chat_id, sent FROM followup")]
+    """(chat, reminders sent) of each reminder; the chat id is only ever sealed in the file."""
+    store = runtime(bot).storage.followups
+    assert isinstance(store, SqliteFollowUpStore)
+    rows = await database(bot).execute_fetchall(
+        "SELECT referral_id, sealed_chat, sent, chat_id FROM followup")
+    assert all(row[3] is None for row in rows)
+    return [(store._chat(str(r[0]), bytes(r[1])), int(r[2])) for r in rows]
 
 
 async def test_reminders_at_24_and_72_hours_survive_a_restart_and_record_the_answer(

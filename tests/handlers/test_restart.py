@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from bot.keys import KeyRing
+from bot.settings import Settings
 from handlers.common import Step
 from members import Members, Role
 from storage import open_storage
@@ -40,8 +42,9 @@ async def state_is(db_path: Path, step: int, wait_s: float = 10) -> None:
 
 async def test_sigkill_mid_checklist_then_finish_the_referral(
         fake_telegram: FakeTelegram, db_path: Path) -> None:
-    storage = await open_storage(db_path)
-    members = await Members.open(storage.members)
+    keys = await KeyRing(Settings(db_path=db_path)).keys()  # the key file, as the bot's
+    storage = await open_storage(db_path, keys)
+    members = await Members.open(storage.members, keys)
     await members.add_member(1001, await members.ensure_agency("Chicago PD", "US"), Role.OFFICER)
     await storage.close()
 
@@ -53,6 +56,13 @@ async def test_sigkill_mid_checklist_then_finish_the_referral(
     finally:
         first.kill()  # SIGKILL: no shutdown, no flush
         await first.wait()
+    # Killed mid-conversation, before any checkpoint: the file, its write-ahead log and its
+    # shared memory hold the conversation only sealed (no id, no draft in clear).
+    raw = b"".join([await asyncio.to_thread(path.read_bytes) for path in (
+        db_path, db_path.with_name(db_path.name + "-wal"),
+        db_path.with_name(db_path.name + "-shm")) if path.exists()])
+    for needle in (b"[1001, 1001]", b"1001", b'"pathway"', b'"nonce"', b"active_outreach"):
+        assert needle not in raw, needle
 
     second = await start_bot(fake_telegram, db_path)
     try:

@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from members import JoinResult, Members, Role
+from members.keys import Keys
 from storage.sqlite import SqliteStorage
 from storage.sqlite.members import SqliteMemberStore
 
 
-async def test_codes_expire_and_count_their_uses(storage: SqliteStorage) -> None:
-    members = await Members.open(storage.members)
+async def test_codes_expire_and_count_their_uses(storage: SqliteStorage, keys: Keys) -> None:
+    members = await Members.open(storage.members, keys)
     agency = await members.ensure_agency("Rome Municipal Police", "IT")
     code = await members.invite(agency, Role.OFFICER, uses=2, days=3)
     later = datetime.now(UTC).date() + timedelta(days=4)
@@ -25,19 +26,19 @@ async def test_codes_expire_and_count_their_uses(storage: SqliteStorage) -> None
     assert await members.membership(4) is None
 
 
-async def test_members_are_stored_under_a_keyed_hash(storage: SqliteStorage) -> None:
-    members = await Members.open(storage.members)
+async def test_members_are_stored_under_a_keyed_hash(storage: SqliteStorage, keys: Keys) -> None:
+    members = await Members.open(storage.members, keys)
     await members.add_member(987654321, await members.ensure_agency("A", "US"), Role.PEER)
     rows = list(await storage.db.execute_fetchall("SELECT user_hmac FROM member"))
     assert rows == [(members.user_key(987654321),)]
     assert b"987654321" not in rows[0][0]
     # The secret persists: the same member at the next start.
-    again = await Members.open(await SqliteMemberStore.open(storage.db))
+    again = await Members.open(await SqliteMemberStore.open(storage.db), keys)
     assert (await again.membership(987654321)) is not None
 
 
-async def test_five_wrong_codes_an_hour_then_locked_out(storage: SqliteStorage) -> None:
-    members = await Members.open(storage.members)
+async def test_five_wrong_codes_an_hour_then_locked_out(storage: SqliteStorage, keys: Keys) -> None:
+    members = await Members.open(storage.members, keys)
     code = await members.invite(await members.ensure_agency("A", "US"), Role.PEER)
     for attempt in range(5):
         assert (await members.join(7, f"NOPE{attempt}"))[0] is JoinResult.WRONG_CODE

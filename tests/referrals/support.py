@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from directory.model import Need
 from members import Members
+from members.keys import Keys, new_master_key
 from referrals.log import ReferralLog
 from referrals.model import Outcome, Pathway, Referral
 from storage.sqlite import SqliteStorage
@@ -22,15 +23,17 @@ async def log_referral(storage: SqliteStorage, pathway: Pathway, *, consent: boo
                             distance_m=900, consent=consent, now=when)
     await ReferralLog(storage.referrals).record(referral)
     if engaged_after is not None:
-        await ReferralLog(storage.referrals).record_outcome(referral.code, Outcome.ENGAGED,
-                                             (when + timedelta(days=engaged_after)).date())
+        assert agency_id is not None  # an outcome is recorded by the referral's own agency
+        await ReferralLog(storage.referrals).record_outcome(
+            referral.code, Outcome.ENGAGED, (when + timedelta(days=engaged_after)).date(),
+            agency_id=agency_id)
     return referral
 
 
 async def seed_program(storage: SqliteStorage) -> SqliteStorage:
     """Two agencies; Chicago has 30 referrals and 12 declines this week, and 12 referrals a
     year ago; Evanston has 5."""
-    members = await Members.open(storage.members)
+    members = await Members.open(storage.members, Keys(new_master_key()))
     chicago = await members.ensure_agency("Chicago PD", "US")
     evanston = await members.ensure_agency("Evanston PD", "US")
     for index in range(30):

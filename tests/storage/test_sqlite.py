@@ -13,6 +13,8 @@ import pytest
 
 from directory.gazetteer import Place
 from directory.model import Need
+from members import Membership, Role
+from members.keys import Keys, new_master_key
 from referrals.followups import Answer, FollowUps
 from referrals.log import ReferralLog
 from referrals.model import Outcome, Pathway, Referral
@@ -30,8 +32,8 @@ async def test_schema_version_is_recorded(db: aiosqlite.Connection) -> None:
         assert await cursor.fetchone() == (1,)
 
 
-def _referral(consent: bool = True) -> Referral:
-    return Referral.made_by(None, pathway=Pathway.SELF_REFERRAL, needs=(Need.DETOX,),
+def _referral(consent: bool = True, membership: Membership | None = None) -> Referral:
+    return Referral.made_by(membership, pathway=Pathway.SELF_REFERRAL, needs=(Need.DETOX,),
                             service_id="demo-001", lat=41.88, lon=-87.63, distance_m=900,
                             consent=consent)
 
@@ -47,11 +49,15 @@ async def test_one_outcome_rule_for_the_log_and_the_follow_up_answers(
     """Both writers apply referrals.model.outcome_may_change: a declined contact takes no
     outcome, and a confirmed arrival stands (not moved by a later answer or confirmation)."""
     log = ReferralLog(storage.referrals)
-    declined, referred = _referral(consent=False), _referral()
+    chicago = await storage.members.ensure_agency("Chicago PD", "US")
+    officer = Membership(chicago, Role.OFFICER)
+    declined, referred = _referral(consent=False, membership=officer), _referral(
+        membership=officer)
     assert await log.record(declined)
     assert await log.record(referred)
     assert not await log.record(referred)  # once
-    assert await log.record_outcome(declined.code, Outcome.ENGAGED) is None
+    assert await log.record_outcome(declined.code, Outcome.ENGAGED,
+                                    agency_id=chicago.id) is None
     assert await _outcome(storage, declined) == ("declined", None)
 
     first, later = date(2026, 11, 2), date(2026, 11, 9)
@@ -60,8 +66,9 @@ async def test_one_outcome_rule_for_the_log_and_the_follow_up_answers(
     (due,) = await followups.due(now=25 * 3600)
     await followups.sent(due)
     assert await log.record_outcome(f" {referred.code.lower()} ", Outcome.ENGAGED,
-                                    first) is Outcome.PENDING
-    assert await log.record_outcome(referred.code, Outcome.ENGAGED, later) is Outcome.ENGAGED
+                                    first, agency_id=chicago.id) is Outcome.PENDING
+    assert await log.record_outcome(referred.code, Outcome.ENGAGED, later,
+                                    agency_id=chicago.id) is Outcome.ENGAGED
     assert await _outcome(storage, referred) == ("engaged", first.isoformat())
     # The reminder sent before the arrival was confirmed: "not yet" records nothing now.
     answered = await storage.followups.answer(referred.id, 555, Outcome.NOT_YET, later, 2)
@@ -88,12 +95,12 @@ async def test_a_reminder_answers_only_in_its_own_chat(storage: SqliteStorage) -
 
 
 async def test_what_is_kept_in_memory_is_read_back_by_the_next_start(
-        storage: SqliteStorage, db_path: Path) -> None:
+        storage: SqliteStorage, db_path: Path, keys: Keys) -> None:
     referral = _referral()
     await ReferralLog(storage.referrals).record(referral)
     await storage.undelivered.keep(b"member-key", referral.id)
     await storage.members.set_language(b"member-key", "ar")
-    again = await SqliteStorage.open(db_path)
+    again = await SqliteStorage.open(db_path, keys)
     try:
         assert again.undelivered.any_waiting()
         assert again.undelivered.waiting(b"member-key")
@@ -106,8 +113,9 @@ async def test_what_is_kept_in_memory_is_read_back_by_the_next_start(
         await again.db.close()
 
 
-async def test_conversation_state_round_trips_and_goes_when_idle(db_path: Path) -> None:
-    store = await open_conversations(db_path)
+async def test_conversation_state_round_trips_and_goes_when_idle(db_path: Path,
+                                                                 keys: Keys) -> None:
+    store = await open_conversations(db_path, keys)
     try:
         await store.set_state("deflect", (11, 11), 6)
         await store.set_user_data(11, {"draft": {"nonce": "a1b2c3"}, "n": 1})
@@ -130,8 +138,8 @@ async def test_the_geocode_cache_keeps_places_not_people(storage: SqliteStorage)
     await cache.put("clark and lake", [Place("Clark/Lake, Chicago", 41.8857, -87.6308)])
     assert await cache.get("clark and lake", 60) == [
         Place("Clark/Lake, Chicago", 41.8857, -87.6308)]
-    await storage.db.execute("UPDATE geocode_cache SET created_at = created_at - 61")
-    assert await cache.get("clark and lake", 60) is None
+    await storage.db.execute("UPDATE geocode_cache SET day = '2000-01-01'")
+    assert await cache.get("clark and lake", 86_400) is None
 
 
 async def test_agencies_are_made_once(storage: SqliteStorage) -> None:
@@ -146,7 +154,7 @@ async def test_a_server_url_is_refused_with_its_scheme_and_no_file_is_made(
     monkeypatch.chdir(tmp_path)
     for url in ("postgresql://deflect:secret@db/deflect", "POSTGRES://db/deflect"):
         with pytest.raises(StorageError) as raised:
-            await open_storage(url)
+            await open_storage(url, Keys(new_master_key()))
         assert raised.value.scheme.lower() in ("postgresql", "postgres")
         assert "secret" not in str(raised.value)
     assert await asyncio.to_thread(lambda: list(tmp_path.iterdir())) == []
