@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import aiosqlite
@@ -18,6 +18,7 @@ from members.keys import Keys, new_master_key
 from referrals.followups import Answer, FollowUps
 from referrals.log import ReferralLog
 from referrals.model import Outcome, Pathway, Referral
+from referrals.retention import purge
 from storage import StorageError, directory_session, open_conversations, open_storage
 from storage.sqlite import SqliteStorage
 from storage.sqlite.database import MIGRATIONS
@@ -166,3 +167,27 @@ async def test_a_directory_session_opens_and_closes_everything(db_path: Path) ->
     wal = db_path.with_name(db_path.name + "-wal")
     # Closed with the write-ahead log emptied: nothing deleted lingers in it.
     assert await asyncio.to_thread(lambda: not wal.exists() or wal.stat().st_size == 0)
+
+
+async def test_retention_deletes_old_choices_confirmations_and_typed_places(
+        storage: SqliteStorage) -> None:
+    db = storage.db
+    old = Referral.made_by(None, pathway=Pathway.SELF_REFERRAL, consent=True,
+                           now=datetime(2026, 9, 1, tzinfo=UTC))
+    new = Referral.made_by(None, pathway=Pathway.SELF_REFERRAL, consent=True,
+                           now=datetime(2026, 11, 19, tzinfo=UTC))
+    for referral in (old, new):
+        await storage.referrals.add(referral)
+        await storage.undelivered.keep(referral.id.encode(), referral.id)
+    await storage.members.set_language(b"recent", "es")
+    await db.execute("INSERT INTO language_choice VALUES (x'01', 'fr', '2025-10-01')")
+    await storage.geocode.put("clark and lake", [Place("Clark/Lake", 41.8857, -87.6308)])
+    await db.execute("INSERT INTO geocode_cache VALUES (x'02', x'03', '2026-10-01')")
+    done = await purge(storage.maintenance, 365, FollowUps(storage.followups, (24, 72)),
+                       now=datetime(2026, 11, 20, 12, tzinfo=UTC))
+    assert (done.undelivered, done.languages, done.places) == (1, 1, 1)
+    assert [r[0] for r in await db.execute_fetchall("SELECT referral_id FROM undelivered")] \
+        == [new.id]
+    assert [bytes(r[0]) for r in await db.execute_fetchall(
+        "SELECT user_hmac FROM language_choice")] == [b"recent"]
+    assert len(list(await db.execute_fetchall("SELECT * FROM geocode_cache"))) == 1
