@@ -137,9 +137,10 @@ async def _save_state(update: Update, context: DeflectContext) -> None:
     """Write through to the storage what this update changed (conversation state, drafts).
 
     python-telegram-bot marks an update's user for saving only after all its handlers ran,
-    i.e. after this one: marked here, so a draft ended by this update (and the place in it)
-    leaves the file now, not at the next update."""
-    if update.effective_user is not None:
+    i.e. after this one, so what this update changed is written with the next one. A draft
+    that this update ended (and the place in it) must leave the file now: that user is
+    marked here. (Marking every update's user would copy and write each draft twice.)"""
+    if update.effective_user is not None and not context.user_data:
         context.application.mark_data_for_update_persistence(
             user_ids=update.effective_user.id)
     await context.application.update_persistence()

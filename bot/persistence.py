@@ -14,6 +14,7 @@ DEFLECT_CONVERSATION_MINUTES.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,10 @@ class StoragePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], BotData
         self.max_idle_s = max_idle_s
         self.decoders = dict(decoders or {})
         self._store: ConversationStore | None = None
+        # What was last written for each user: python-telegram-bot asks again for data that
+        # has not changed (bot/app.py saves each update's user at once, and PTB marks the
+        # same user again after the update), and an unchanged draft is not sealed twice.
+        self._written: dict[int, str] = {}
 
     async def store(self) -> ConversationStore:
         # Opened on first use: PTB reads persistence in initialize(), before post_init.
@@ -57,6 +62,7 @@ class StoragePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], BotData
 
     async def purge_idle(self) -> int:
         """Delete conversations and user data idle for longer than allowed; returns rows."""
+        self._written.clear()  # what was deleted must be written again if it comes back
         return await (await self.store()).delete_idle(time.time() - self.max_idle_s)
 
     # --- what PTB reads at start ---------------------------------------------------------
@@ -91,9 +97,17 @@ class StoragePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], BotData
     async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
         plain = {key: (value.to_json() if hasattr(value, "to_json") else value)
                  for key, value in data.items()}
+        text = json.dumps(plain, sort_keys=True)
+        if self._written.get(user_id) == text:
+            return
         await (await self.store()).set_user_data(user_id, plain)
+        if plain:
+            self._written[user_id] = text
+        else:
+            self._written.pop(user_id, None)
 
     async def drop_user_data(self, user_id: int) -> None:
+        self._written.pop(user_id, None)
         await (await self.store()).set_user_data(user_id, {})
 
     async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
