@@ -9,6 +9,9 @@ importers). Every name other code imports from `directory.store` is re-exported 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
 import aiosqlite
 
 from directory import store_demo
@@ -60,6 +63,22 @@ async def open_directory(db: aiosqlite.Connection, *, demo: bool = True) -> Dire
     return directory
 
 
+@asynccontextmanager
+async def directory_in(connect: Callable[[], Awaitable[aiosqlite.Connection]], *,
+                       demo: bool = True) -> AsyncIterator[Directory]:
+    """The directory in the database `connect` opens; directory and connection closed
+    afterwards, in that order (the command line, benchmarks, tests)."""
+    db = await connect()
+    try:
+        directory = await open_directory(db, demo=demo)
+        try:
+            yield directory
+        finally:
+            await directory.close()
+    finally:
+        await db.close()
+
+
 __all__ = ["DEMO_REGION", "DEMO_SOURCE", "MIGRATION_1", "MIGRATION_2", "MIGRATION_3",
            "Candidate", "Directory", "HoursKey", "Need", "Reader", "SourceInfo",
-           "hours_key_of", "open_directory"]
+           "directory_in", "hours_key_of", "open_directory"]

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from directory.store import Directory, open_directory
+from directory.store import Directory, directory_in
 from members.keys import Keys
 from members.ports import MemberStore
 from storage.ports import ConversationStore, Storage
@@ -73,15 +73,8 @@ async def directory_session(location: str | os.PathLike[str], *,
                             demo: bool = True) -> AsyncIterator[Directory]:
     """The directory kept at `location`, closed afterwards (the directory commands and
     benchmarks: the directory is public data and needs no key)."""
-    db = await open_database(_file(location))
-    try:
-        directory = await open_directory(db, demo=demo)
-        try:
-            yield directory
-        finally:
-            await directory.close()
-    finally:
-        await db.close()
+    async with directory_in(lambda: open_database(_file(location)), demo=demo) as directory:
+        yield directory
 
 
 __all__ = ["ConversationStore", "Storage", "StorageError", "directory_session",

@@ -18,7 +18,7 @@ from babel import Locale
 
 from directory import cli as directory_cli
 from directory.sqlite import open_migrated
-from directory.store import MIGRATION_1, MIGRATION_2, MIGRATION_3, Directory, open_directory
+from directory.store import MIGRATION_1, MIGRATION_2, MIGRATION_3, Directory, directory_in
 
 DIRECTORY_MIGRATIONS = (MIGRATION_1, MIGRATION_2, MIGRATION_3)
 
@@ -34,15 +34,8 @@ async def directory_session(path: str | os.PathLike[str] | None, *,
                             demo: bool = True) -> AsyncIterator[Directory]:
     """The directory in the file at `path`, closed afterwards."""
     assert path is not None, "the directory's tests always name their database file"
-    db = await open_database(path)
-    try:
-        directory = await open_directory(db, demo=demo)
-        try:
-            yield directory
-        finally:
-            await directory.close()
-    finally:
-        await db.close()
+    async with directory_in(lambda: open_database(path), demo=demo) as directory:
+        yield directory
 
 
 def main(argv: Sequence[str]) -> int:
