@@ -137,10 +137,11 @@ async def _save_state(update: Update, context: DeflectContext) -> None:
     """Write through to the storage what this update changed (conversation state, drafts).
 
     python-telegram-bot marks an update's user for saving only after all its handlers ran,
-    i.e. after this one, so what this update changed is written with the next one. A draft
-    that this update ended (and the place in it) must leave the file now: that user is
-    marked here. (Marking every update's user would copy and write each draft twice.)"""
-    if update.effective_user is not None and not context.user_data:
+    i.e. after this one: marked here, so the draft is written with the conversation state
+    this update set (a process killed next resumes with both) and a draft this update ended
+    leaves the file now. PTB marks the user again afterwards; the persistence skips data it
+    has already written (bot/persistence.py)."""
+    if update.effective_user is not None:
         context.application.mark_data_for_update_persistence(
             user_ids=update.effective_user.id)
     await context.application.update_persistence()

@@ -22,7 +22,13 @@ from bot.settings import Settings, database_path
 from directory import cli as directory_cli
 from directory.i18n import Translator
 from members import Members, Role
-from storage import StorageError, directory_session, forget_keyed, open_storage
+from storage import (
+    StorageError,
+    directory_session,
+    forget_keyed,
+    member_session,
+    open_storage,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -113,10 +119,21 @@ async def _forget_key(settings: Settings, args: argparse.Namespace, translator: 
                            "reminder; the referral log and figures stay. Run again with "
                            "--yes to do it.") + "\n")
         return 2
+    if settings.key:
+        sys.stderr.write(_("DEFLECT_KEY is set: with the key there is nothing to forget")
+                         + "\n")
+        return 2
     if settings.key_path.exists():
         sys.stderr.write(_("%(path)s still exists: move it away first (if it is the right "
                            "key, nothing needs to be forgotten)") % {"path": settings.key_path}
                          + "\n")
+        return 2
+    async with member_session(settings.db_path) as store:
+        legacy = await store.legacy_secret() is not None
+    if legacy:
+        sys.stderr.write(_("This database still holds its key, from before keys were kept "
+                           "apart: start Deflect once and it moves it to %(path)s")
+                         % {"path": settings.key_path} + "\n")
         return 2
     deleted = await forget_keyed(settings.db_path)
     sys.stdout.write(json.dumps(deleted) + "\n")

@@ -66,7 +66,11 @@ def _read_file(path: Path) -> Keys | None:
     if status.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyRefused(N_("%(path)s can be read by others: make it readable by its owner "
                             "only (chmod 600) and start again"), str(path))
-    return _parse(path.read_text(encoding="ascii"), str(path))
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        raise KeyRefused(N_("%(path)s does not hold a Deflect key"), str(path)) from None
+    return _parse(text, str(path))
 
 
 def _write_file(path: Path, keys: Keys) -> None:
@@ -76,11 +80,19 @@ def _write_file(path: Path, keys: Keys) -> None:
         handle.write(key_text(keys))
         handle.flush()
         os.fsync(handle.fileno())
+    # The file's name is durable too before anything relies on it (an old installation's
+    # secret is deleted from the database right after).
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 async def open_keys(settings: Settings, store: MemberStore) -> Keys:
     """This installation's keys, made or moved out of the data on first use (see above)."""
     legacy = await store.legacy_secret()
+    stored = await store.key_check()
     path = settings.key_path
     if settings.key:
         keys = _parse(settings.key, "DEFLECT_KEY")
@@ -91,13 +103,12 @@ async def open_keys(settings: Settings, store: MemberStore) -> Keys:
         elif legacy is not None:
             keys = Keys(legacy, legacy_hashes=True)
             await asyncio.to_thread(_write_file, path, keys)
-        elif await store.holds_data():
+        elif stored is not None or await store.holds_data():
             raise KeyRefused(N_("%(path)s is missing: this database's key is needed to start "
                                 "(restore the key file, or set DEFLECT_KEY)"), str(path))
         else:
             keys = Keys(new_master_key())
             await asyncio.to_thread(_write_file, path, keys)
-    stored = await store.key_check()
     if stored is not None and not hmac.compare_digest(stored, keys.check_value()):
         raise KeyRefused(N_("%(path)s is not the key of this database"),
                          "DEFLECT_KEY" if settings.key else str(path))

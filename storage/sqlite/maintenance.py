@@ -11,6 +11,7 @@ from directory.sqlite import transaction
 from referrals.ports import Expired
 from storage.sqlite.conversations import delete_idle
 from storage.sqlite.referrals import REFERRAL_WEEK_COLUMNS, WEEK_COLUMNS
+from storage.sqlite.schema import KEYED_TABLES
 
 # Every column of the weekly aggregate but the last (weight, the count) is a key of the group.
 _KEYS = ", ".join(str(number) for number in range(1, len(WEEK_COLUMNS.split(","))))
@@ -58,11 +59,6 @@ class SqliteMaintenance:
         await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-# What only the key can read or match, and the key's check value; the referral log, the
-# figures, agencies, the audit trail and the directory stay.
-KEYED_TABLES = ("member", "invite", "language_choice", "join_attempt", "guess_attempt",
-                "undelivered", "followup", "conversation_state", "user_state", "geocode_cache",
-                "installation", "key_check")
 
 
 async def forget_keyed(db: aiosqlite.Connection) -> dict[str, int]:

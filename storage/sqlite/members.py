@@ -8,6 +8,7 @@ import aiosqlite
 
 from directory.sqlite import transaction, write_lock
 from members.model import Agency, JoinResult, Membership, Role
+from storage.sqlite.schema import KEYED_TABLES
 
 
 class SqliteMemberStore:
@@ -46,9 +47,10 @@ class SqliteMemberStore:
                                   (value,))
 
     async def holds_data(self) -> bool:
-        rows = list(await self.db.execute_fetchall(
-            "SELECT EXISTS (SELECT 1 FROM member) OR EXISTS (SELECT 1 FROM invite) "
-            "OR EXISTS (SELECT 1 FROM language_choice) OR EXISTS (SELECT 1 FROM referral)"))
+        # What only a key reads or matches (maintenance.KEYED_TABLES, the tables
+        # `deflect forget-key` empties); the referral log and agencies are not keyed.
+        rows = list(await self.db.execute_fetchall(" OR ".join(
+            f"EXISTS (SELECT 1 FROM {table})" for table in KEYED_TABLES).join(("SELECT ", ""))))
         return bool(rows[0][0])
 
     def language(self, user_key: bytes) -> str | None:

@@ -116,8 +116,13 @@ def _tables(connection: sqlite3.Connection, ages: Ages, now: float
         if table in stale:
             where, value = stale[table]
             params = () if value is None else (value,)
-            old = connection.execute(f'SELECT count(*) FROM "{table}" WHERE {where}',
-                                     params).fetchone()[0]
+            try:
+                old = connection.execute(f'SELECT count(*) FROM "{table}" WHERE {where}',
+                                         params).fetchone()[0]
+            except sqlite3.OperationalError:  # a file from before the column existed
+                findings.append(Finding(table, "(schema)", "an older schema: start Deflect "
+                                        "once to upgrade it, then check again", "-"))
+                continue
             if old:
                 findings.append(Finding(table, "(rows)", "rows kept past their time",
                                         str(old)))

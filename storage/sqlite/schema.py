@@ -190,3 +190,10 @@ CREATE TABLE guess_attempt (
     PRIMARY KEY (kind, hour, member_hmac)
 );
 """
+
+# What only the key can read or match, and the key's check value: a database with a row in
+# any of them needs its key to start, and `deflect forget-key` empties them. The referral
+# log, the figures, agencies, the audit trail and the directory are not keyed.
+KEYED_TABLES = ("member", "invite", "language_choice", "join_attempt", "guess_attempt",
+                "undelivered", "followup", "conversation_state", "user_state", "geocode_cache",
+                "installation", "key_check")

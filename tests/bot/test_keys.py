@@ -19,6 +19,7 @@ from bot.keys import KeyRefused, KeyRing
 from bot.settings import Settings
 from members import Members, Role
 from members.keys import Keys, SealError, derive, new_master_key
+from referrals.model import Pathway, Referral
 from storage import member_session, open_conversations, open_storage
 from storage.sqlite import SqliteStorage
 from storage.sqlite.database import open_database
@@ -196,6 +197,8 @@ async def test_after_losing_the_key_forget_key_deletes_what_it_kept_and_a_new_ke
     members = await Members.open(storage.members, keys)
     await members.add_member(OFFICER_ID, await members.ensure_agency("Chicago PD", "US"),
                              Role.OFFICER)
+    referral = Referral.made_by(None, pathway=Pathway.SELF_REFERRAL, consent=True)
+    await storage.referrals.add(referral)  # the log is not keyed: it stays
     await storage.close()
     await asyncio.to_thread(settings.key_path.unlink)  # lost
     assert await asyncio.to_thread(main, ["forget-key", "--db", str(db_path)]) == 2
@@ -206,6 +209,7 @@ async def test_after_losing_the_key_forget_key_deletes_what_it_kept_and_a_new_ke
     assert new.master != keys.master
     storage = await open_storage(db_path, new)
     try:
+        assert await storage.referrals.count() == 1
         assert await storage.members.agency_named("Chicago PD") is not None  # agencies stay
         assert await (await Members.open(storage.members, new)).membership(OFFICER_ID) is None
     finally:
@@ -224,3 +228,43 @@ async def test_the_command_line_says_what_is_wrong_with_the_key(
     err = capsys.readouterr().err
     assert "can be read by others" in err
     assert "Traceback" not in err
+
+
+async def test_a_missing_key_is_never_replaced_when_only_sealed_state_is_left(
+        db_path: Path) -> None:
+    """A database that has had a key (its check value) needs that key, even if all it holds
+    is a conversation in progress: no new key file is written."""
+    settings = Settings(db_path=db_path)
+    keys = await _keys(settings)
+    conversations = await open_conversations(db_path, keys)
+    await conversations.set_user_data(OFFICER_ID, {"draft": {"lat": 41.9}})
+    await conversations.close()
+    await asyncio.to_thread(settings.key_path.unlink)
+    with pytest.raises(KeyRefused) as refused:
+        await _keys(settings)
+    assert "is missing" in refused.value.msgid
+    assert not await asyncio.to_thread(settings.key_path.exists)
+
+
+async def test_a_key_file_that_is_not_text_is_refused_with_a_message(db_path: Path) -> None:
+    settings = Settings(db_path=db_path)
+    await asyncio.to_thread(settings.key_path.write_bytes, bytes(range(256)))
+    await asyncio.to_thread(os.chmod, settings.key_path, 0o600)
+    with pytest.raises(KeyRefused) as refused:
+        await _keys(settings)
+    assert "does not hold a Deflect key" in refused.value.msgid
+
+
+async def test_forget_key_refuses_while_the_key_is_at_hand(
+        db_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    db = await open_database(db_path)
+    await db.execute("INSERT INTO installation (id, secret) VALUES (1, ?)", (new_master_key(),))
+    await db.close()
+    assert await asyncio.to_thread(main, ["forget-key", "--yes", "--db", str(db_path)]) == 2
+    assert "start Deflect once" in capsys.readouterr().err
+    monkeypatch.setenv("DEFLECT_KEY", _key_text(new_master_key()))
+    assert await asyncio.to_thread(main, ["forget-key", "--yes", "--db", str(db_path)]) == 2
+    assert "DEFLECT_KEY is set" in capsys.readouterr().err
+    async with member_session(db_path) as store:
+        assert await store.legacy_secret() is not None  # nothing was forgotten

@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from directory.sqlite import open_migrated
 from referrals import audit
 from storage.sqlite import SqliteStorage
+from storage.sqlite.database import MIGRATIONS
 from storage.sqlite.privacy import check
 
 
@@ -61,3 +63,13 @@ async def test_rows_kept_past_their_time_and_values_in_transient_tables_are_find
     assert transient["followup"] == 1                    # table held by design
     assert all("7100000001" not in f.render() for f in findings)
     assert not [f for f in findings if f.table == "(write-ahead log)"]  # checkpointed: empty
+
+
+async def test_a_file_from_before_the_last_upgrade_is_reported_not_a_crash(
+        tmp_path: Path) -> None:
+    old = tmp_path / "old.sqlite3"
+    db = await open_migrated(old, MIGRATIONS[:9])
+    await db.execute("INSERT INTO language_choice VALUES (x'00', 'es')")
+    await db.close()
+    findings, _transient = check(old)
+    assert ("language_choice", "(schema)") in {(f.table, f.column) for f in findings}
