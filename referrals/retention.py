@@ -9,14 +9,15 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from directory.geocoder import CACHE_MAX_AGE_S
 from referrals.followups import FollowUps
 from referrals.ports import Maintenance
 
 DEFAULT_RETENTION_DAYS = 365
 # A confirmation a member never came back for is of no use after a month.
 UNDELIVERED_DAYS = 30
-# Typed places are looked up again after this (directory/geocoder.py CACHE_MAX_AGE_S).
-PLACES_DAYS = 30
+# Typed places are looked up again after the geocoder's cache age; then they go.
+PLACES_DAYS = round(CACHE_MAX_AGE_S / 86_400)
 
 
 @dataclass(frozen=True)

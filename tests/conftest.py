@@ -15,6 +15,7 @@ from directory.store import Directory, open_directory
 from members.keys import Keys, new_master_key
 from storage.sqlite import SqliteStorage
 from storage.sqlite.database import open_database
+from tests.fake_telegram import FakeTelegram
 
 Row = dict[str, str]
 
@@ -48,6 +49,15 @@ def write_csv(tmp_path: Path) -> Callable[..., Path]:
             writer.writerows(rows)
         return path
     return write
+
+
+@pytest.fixture
+async def fake_telegram() -> AsyncIterator[FakeTelegram]:
+    """The loopback Bot API (tests/fake_telegram.py), for the tests that run the bot."""
+    server = FakeTelegram()
+    await server.start()
+    yield server
+    await server.stop()
 
 
 @pytest.fixture

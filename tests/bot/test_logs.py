@@ -7,14 +7,11 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from telegram import Update
 
-from bot.app import DeflectApplication, build_application, running
 from bot.logs import (
     LIBRARY_CAPS,
     DropLibraryDebug,
@@ -24,19 +21,12 @@ from bot.logs import (
 )
 from bot.settings import Settings
 from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser
+from tests.handlers.conftest import polling
 
 ROOT = Path(__file__).resolve().parents[2]
 PERSON_ID = 918273645
 NAME, USERNAME = "Zebulon", "zeb_on_patrol"
 TEXT = "Quillon lives at 12 Wabash"
-
-
-@pytest.fixture
-async def fake_telegram() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture
@@ -53,24 +43,10 @@ def logging_restored(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
             filterer.removeFilter(added)
 
 
-@asynccontextmanager
-async def polling(server: FakeTelegram, db_path: Path) -> AsyncIterator[DeflectApplication]:
-    application = build_application(Settings(token=TOKEN, db_path=db_path,
-                                             base_url=server.url))
-    async with running(application):
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0.0, timeout=1,
-                                                allowed_updates=Update.ALL_TYPES)
-        try:
-            yield application
-        finally:
-            await application.updater.stop()
-
-
 async def talk(server: FakeTelegram, db_path: Path) -> None:
     """A person starts the bot and sends a message with a name and an address in it."""
     person = FakeUser(server, PERSON_ID, first_name=NAME, username=USERNAME)
-    async with polling(server, db_path):
+    async with polling(Settings(token=TOKEN, db_path=db_path, base_url=server.url)):
         await person.send("/start")
         await person.reply("Deflect finds")
         await person.send(TEXT)

@@ -12,13 +12,11 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 
 from bot.app import DeflectApplication, build_application, running
 from bot.settings import Settings
@@ -30,14 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 MASTER = bytes(range(32))
 PUBLIC_URL = "https://deflect.example.org/telegram"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
-
-
-@pytest.fixture
-async def fake_telegram() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def free_port() -> int:

@@ -21,14 +21,6 @@ from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser
 CHICAGO_LOOP = (41.8781, -87.6298)
 
 
-@pytest.fixture
-async def fake_telegram() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
-
-
 @asynccontextmanager
 async def polling(settings: Settings, *, flood_limits: bool = True
                   ) -> AsyncIterator[DeflectApplication]:
