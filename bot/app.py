@@ -36,7 +36,7 @@ from handlers.followup import (
     build_undelivered_handler,
     send_due_job,
 )
-from handlers.start import build_start_handlers
+from handlers.start import build_edit_handler, build_start_handlers
 from members import Members
 from referrals.followups import FollowUps, Undelivered
 from referrals.log import ReferralLog
@@ -127,6 +127,7 @@ async def running(application: DeflectApplication) -> AsyncIterator[DeflectAppli
                 await application.post_shutdown(application)
 
 
+_EDIT_GROUP = -2
 _NOTICE_GROUP = -1
 CHECKPOINT_EVERY_S = 60
 _SAVE_GROUP = 100
@@ -206,7 +207,9 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
     application: DeflectApplication = builder.build()
     # Order matters: the conversation first, so a button or message that belongs to a step
     # reaches it; then commands and the catch-alls for stale buttons and stray messages.
-    # First of all, in a group of its own: confirmations the member missed.
+    # First of all, each in a group of its own: edited messages are not read, and then
+    # confirmations the member missed.
+    application.add_handler(build_edit_handler(), group=_EDIT_GROUP)
     application.add_handler(build_undelivered_handler(), group=_NOTICE_GROUP)
     application.add_handler(build_checklist_handler(settings.conversation_minutes))
     for handler in [*build_followup_handlers(), *build_coordinator_handlers(),

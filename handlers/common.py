@@ -55,7 +55,10 @@ class Draft:
     shown: int = 0  # how many results are on screen (More adds three)
     include_closed: bool = False
     matches: list[Match] = field(default_factory=list)
-    referral_id: str | None = None  # fixed before the button is shown: a second press is a no-op
+    # Fixed before the buttons are shown: every press of them means this one referral, and a
+    # press after the referral is logged shows what the log holds (handlers/checklist/results).
+    referral_id: str | None = None
+    referral_code: str | None = None
     places: list[tuple[str, float, float]] = field(default_factory=list)  # typed-place choices
     current: Step | None = None  # the question on screen (re-shown after a language switch)
     locale: str | None = None  # "Show this in another language": for the person being helped
@@ -73,6 +76,7 @@ class Draft:
             "question": self.question, "needs": sorted(need.value for need in self.needs),
             "lat": self.lat, "lon": self.lon, "shown": self.shown,
             "include_closed": self.include_closed, "referral_id": self.referral_id,
+            "referral_code": self.referral_code,
             "matches": [_match_to_json(match) for match in self.matches],
             "places": [list(place) for place in self.places],
             "current": int(self.current) if self.current else None, "locale": self.locale,
@@ -90,6 +94,7 @@ class Draft:
             question=data["question"], needs={Need(n) for n in data["needs"]},
             lat=data["lat"], lon=data["lon"], shown=data["shown"],
             include_closed=data["include_closed"], referral_id=data["referral_id"],
+            referral_code=data.get("referral_code"),
             matches=[_match_from_json(match) for match in data["matches"]],
             places=[(str(label), float(lat), float(lon))
                     for label, lat, lon in data.get("places", [])],

@@ -19,6 +19,7 @@ from bot.i18n import parse_locale, translations
 from bot.runtime import DeflectContext, Runtime
 from directory.i18n import N_
 from referrals.followups import Answer, Due
+from referrals.model import shown_code
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,8 +48,9 @@ async def reminder(runtime: Runtime, due: Due) -> tuple[str, InlineKeyboardMarku
     _ = translations(due.locale).gettext
     name = await runtime.directory.name_of(due.service_id) if due.service_id else None
     text = _("Referral %(code)s of %(day)s to %(service)s.\nDid the person get to the "
-             "service?") % {"code": due.code, "day": _day_of(due.created_hour, due.locale),
-                             "service": name or _("the service")}
+             "service?") % {"code": shown_code(due.code),
+                            "day": _day_of(due.created_hour, due.locale),
+                            "service": name or _("the service")}
     buttons = [InlineKeyboardButton(_(ANSWER_NAMES[a]), callback_data=f"{_PREFIX}:"
                                     f"{due.referral_id}:{a.value}") for a in Answer]
     return text, InlineKeyboardMarkup([buttons[:2], buttons[2:]])
@@ -98,7 +100,7 @@ async def answered(update: Update, context: DeflectContext) -> None:
         return
     await query.answer()
     code, again = result
-    text = _(RECORDED[answer]) % {"code": code}
+    text = _(RECORDED[answer]) % {"code": shown_code(code)}
     if again:
         text += "\n" + _("I will ask again later.")
     await query.edit_message_text(text)
@@ -124,7 +126,7 @@ async def show_undelivered(update: Update, context: DeflectContext) -> None:
         len(notices)) % {"count": len(notices)}]
     for notice in notices:
         name = await runtime.directory.name_of(notice.service_id) if notice.service_id else None
-        lines.append(_("Code %(code)s: %(service)s") % {"code": notice.code,
+        lines.append(_("Code %(code)s: %(service)s") % {"code": shown_code(notice.code),
                                                        "service": name or _("the service")})
     try:
         await chat.send_message("\n".join(lines))

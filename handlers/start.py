@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.i18n import available_locales, language_name, translations
 from bot.runtime import DeflectContext
@@ -12,7 +19,7 @@ from handlers.checklist import overdose_steps
 from handlers.guard import audited, coordinator, sender_membership
 from handlers.ui import START_CHECKLIST, START_FIND
 from members import JoinResult, Role
-from referrals.model import Outcome, Refused
+from referrals.model import Outcome, Refused, normal_referral_code, shown_code
 
 ROLE_NAMES = {Role.OFFICER: N_("officer"), Role.PEER: N_("peer worker"),
               Role.COORDINATOR: N_("coordinator"), Role.COMMUNITY: N_("member of the public")}
@@ -98,10 +105,11 @@ async def arrived(update: Update, context: DeflectContext) -> None:
     code = "".join(context.args or [])
     if not code:
         await chat.send_message(_("Send /arrived followed by the referral code, e.g. "
-                                  "/arrived 7H5S3V."))
+                                  "/arrived 7H5S-3VQK."))
         return
     await audited(update, context, membership, "/arrived")
     runtime = context.runtime
+    shown = shown_code(normal_referral_code(code))
     # Only the coordinator's own agency: another agency's code is answered as an unknown one.
     before = await runtime.referrals.confirm_arrival(
         code, agency_id=membership.agency.id, member_key=runtime.members.user_key(user.id))
@@ -109,13 +117,13 @@ async def arrived(update: Update, context: DeflectContext) -> None:
         await chat.send_message(_("Too many unknown codes this hour. Try again later."))
     elif before is None:
         await chat.send_message(_("No referral has the code %(code)s. Nothing was changed.")
-                                % {"code": code.upper()})
+                                % {"code": shown})
     elif before is Outcome.ENGAGED:
         await chat.send_message(_("Arrival for %(code)s was already recorded.")
-                                % {"code": code.upper()})
+                                % {"code": shown})
     else:
         await chat.send_message(_("Recorded: the person with code %(code)s arrived.")
-                                % {"code": code.upper()})
+                                % {"code": shown})
 
 
 async def language(update: Update, context: DeflectContext) -> None:
@@ -149,6 +157,25 @@ async def group_note(update: Update, context: DeflectContext) -> None:
     _ = context.translator.gettext
     await update.effective_message.reply_text(_(  # type: ignore[union-attr]
         "Please message me privately: conversations here would be visible to everyone."))
+
+
+async def edited(update: Update, context: DeflectContext) -> None:
+    """An edited message is not read: not by a conversation (an edited /checklist would
+    start it again and drop the answers so far), not by /join (each edit would count as
+    another try). In private, a short note says so, except for a live location, which
+    edits itself; nothing else sees the update."""
+    message = update.effective_message
+    chat = update.effective_chat
+    if (message is not None and message.location is None and chat is not None
+            and chat.type == chat.PRIVATE):
+        _ = context.translator.gettext
+        await message.reply_text(_("Edits are ignored; send a new message instead."))
+    raise ApplicationHandlerStop
+
+
+def build_edit_handler() -> BaseHandler[Update, DeflectContext, None]:
+    """Runs in a group before every other handler (see bot/app.py)."""
+    return MessageHandler(filters.UpdateType.EDITED, edited)
 
 
 async def unknown(update: Update, context: DeflectContext) -> None:

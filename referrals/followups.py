@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from referrals.model import Outcome
-from referrals.ports import Due, FollowUpStore, Notice, UndeliveredStore
+from referrals.ports import Due, FollowUpStore, Notice, Reminder, UndeliveredStore
 
 HOUR_S = 3600
 # After the last reminder, its buttons still count for a day; then the row goes.
@@ -60,12 +60,16 @@ class FollowUps:
             return made_at + round(self.hours[sent] * HOUR_S)
         return made_at + round(self.hours[-1] * HOUR_S) + ANSWER_WINDOW_S
 
+    def plan(self, chat_id: int, locale: str, now: float | None = None) -> Reminder:
+        """The series for a referral made now, to be logged with it (ReferralLog.record)."""
+        made_at = _now(now)
+        return Reminder(chat_id, locale, made_at, self._due_after(made_at, 0))
+
     async def schedule(self, referral_id: str, chat_id: int, locale: str,
                        now: float | None = None) -> None:
-        """Remind this chat, in this language, about this referral (once per referral)."""
-        made_at = _now(now)
-        await self.store.schedule(referral_id, chat_id, locale, made_at,
-                                  self._due_after(made_at, 0))
+        """Remind this chat, in this language, about a referral logged already (once per
+        referral)."""
+        await self.store.schedule(referral_id, self.plan(chat_id, locale, now))
 
     async def due(self, now: float | None = None, limit: int = 100) -> list[Due]:
         """Reminders to send now. Series past their answer window are deleted instead."""

@@ -12,7 +12,7 @@ import logging
 from datetime import UTC, date, datetime
 
 from referrals.model import Outcome, Referral, Refused, normal_referral_code
-from referrals.ports import GuessLimit, ReferralStore
+from referrals.ports import GuessLimit, ReferralStore, Reminder
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -28,9 +28,14 @@ class ReferralLog:
         self.store = store
         self._ceiling_logged: str | None = None  # the hour the ceiling was last logged
 
-    async def record(self, referral: Referral) -> bool:
-        """Write a referral once: a second write of the same id changes nothing (False)."""
-        return await self.store.add(referral)
+    async def record(self, referral: Referral, reminder: Reminder | None = None) -> Referral:
+        """Log a referral and its reminders once, together; returns the referral as logged,
+        which is the one to show: on a repeat (same id) the one logged first, and under a
+        new code if its code was another's (ReferralStore.add)."""
+        return await self.store.add(referral, reminder)
+
+    async def get(self, referral_id: str) -> Referral | None:
+        return await self.store.get(referral_id)
 
     async def record_outcome(self, code: str, outcome: Outcome, day: date | None = None, *,
                              agency_id: int) -> Outcome | None:

@@ -21,7 +21,14 @@ from directory.model import NEEDS, Need
 from members.keys import new_code
 from members.model import Membership, Role
 
-CODE_LENGTH = 6
+# A referral code is read aloud and typed on a phone: 8 characters of the code alphabet (no
+# look-alikes), shown as two groups of four ("7H5S-3VQK"). 31^8 ≈ 8.5·10^11 codes: at a
+# million referrals a year a clash is expected about once in two years, and a clash is never
+# seen by anyone (the log draws another code, storage/sqlite/referrals.py). Codes made
+# before were 6 characters; they are still read.
+CODE_LENGTH = 8
+LEGACY_CODE_LENGTH = 6
+CODE_GROUP = 4
 
 
 class Pathway(StrEnum):
@@ -79,9 +86,21 @@ def area_cell(lat: float | None, lon: float | None) -> str | None:
     return str(pygeohash.encode(lat, lon, precision=AREA_CELL_PRECISION))
 
 
+def new_referral_code() -> str:
+    return new_code(CODE_LENGTH)
+
+
 def normal_referral_code(code: str) -> str:
-    """A referral code as typed ("7h5 s3v") in the form it was made in."""
-    return "".join(code.split()).upper()
+    """A referral code as typed ("7h5s-3vqk", "7H5S 3VQK", "7h5s3vqk") in the form it is
+    kept in: upper case, no separator."""
+    return "".join(code.split()).upper().replace("-", "")
+
+
+def shown_code(code: str) -> str:
+    """A code as shown to people: "7H5S-3VQK" (a 6-character code of before, as it was)."""
+    if len(code) != CODE_LENGTH:
+        return code
+    return f"{code[:CODE_GROUP]}-{code[CODE_GROUP:]}"
 
 
 @dataclass(frozen=True)
@@ -103,11 +122,11 @@ class Referral:
     def new(cls, *, pathway: Pathway, referrer_role: str, agency_id: int | None,
             needs: Iterable[Need], service_id: str | None, lat: float | None, lon: float | None,
             distance_m: float | None, consent: bool, now: datetime | None = None,
-            referral_id: str | None = None) -> Referral:
+            referral_id: str | None = None, code: str | None = None) -> Referral:
         moment = (now or datetime.now(UTC)).astimezone(UTC)
         return cls(
             id=referral_id or uuid.uuid4().hex,
-            code=new_code(CODE_LENGTH),
+            code=code or new_referral_code(),
             created_hour=moment.strftime("%Y-%m-%dT%H:00Z"),
             pathway=pathway, referrer_role=referrer_role, agency_id=agency_id,
             needs=tuple(sorted(set(needs), key=NEEDS.index)), service_id=service_id,
@@ -120,14 +139,17 @@ class Referral:
                 needs: Iterable[Need] = (), service_id: str | None = None,
                 lat: float | None = None, lon: float | None = None,
                 distance_m: float | None = None, consent: bool,
-                referral_id: str | None = None, now: datetime | None = None) -> Referral:
-        """A referral by this member, or by a member of the public (no membership)."""
+                referral_id: str | None = None, code: str | None = None,
+                now: datetime | None = None) -> Referral:
+        """A referral by this member, or by a member of the public (no membership). Its id
+        and code are fixed before it is offered (the draft keeps them), so that every press
+        of the button means this one referral."""
         return cls.new(
             pathway=pathway,
             referrer_role=membership.role.value if membership else Role.COMMUNITY.value,
             agency_id=membership.agency.id if membership else None, needs=needs,
             service_id=service_id, lat=lat, lon=lon, distance_m=distance_m, consent=consent,
-            now=now, referral_id=referral_id)
+            now=now, referral_id=referral_id, code=code)
 
 
 def outcome_may_change(consent: bool, current: Outcome) -> bool:

@@ -52,6 +52,17 @@ class WeekRow:
 
 
 @dataclass(frozen=True)
+class Reminder:
+    """A follow-up series to start with a referral: the chat it reaches, in which language,
+    when the referral was made and when the first reminder falls due (epoch seconds)."""
+
+    chat_id: int
+    locale: str
+    made_at: int
+    due_at: int
+
+
+@dataclass(frozen=True)
 class GuessLimit:
     """How many wrong codes one hour (UTC, "YYYY-MM-DDTHH") allows: to one member, known only
     by its keyed hash, and to everyone together."""
@@ -63,8 +74,15 @@ class GuessLimit:
 
 
 class ReferralStore(Protocol):
-    async def add(self, referral: Referral) -> bool:
-        """Keep a referral once: a second add of the same id changes nothing (False)."""
+    async def add(self, referral: Referral, reminder: Reminder | None = None) -> Referral:
+        """In one transaction, the referral and its reminder series, once. Returns the
+        referral as logged: when a referral with this id is in the log already (a second
+        press, a redelivered update, a press after a restart) that one, its code and its
+        service, and nothing is written; when another referral has this code, this one
+        under a new code. A failure writes nothing."""
+
+    async def get(self, referral_id: str) -> Referral | None:
+        """The logged referral with this id, if any."""
 
     async def set_outcome(self, code: str, outcome: Outcome, day: date, agency_id: int
                           ) -> Outcome | None:
@@ -95,8 +113,7 @@ class FigureStore(Protocol):
 
 
 class FollowUpStore(Protocol):
-    async def schedule(self, referral_id: str, chat_id: int, locale: str, made_at: int,
-                       due_at: int) -> None:
+    async def schedule(self, referral_id: str, reminder: Reminder) -> None:
         """Remind this chat about this referral (once per referral)."""
 
     async def due(self, moment: int, reminders: int, limit: int) -> list[Due]:
@@ -174,4 +191,4 @@ class Maintenance(Protocol):
 
 
 __all__ = ["AuditStore", "Due", "Expired", "FigureStore", "FollowUpStore", "GuessLimit",
-           "Maintenance", "Notice", "ReferralStore", "UndeliveredStore", "WeekRow"]
+           "Maintenance", "Notice", "ReferralStore", "Reminder", "UndeliveredStore", "WeekRow"]

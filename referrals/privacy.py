@@ -21,7 +21,14 @@ from dataclasses import dataclass
 from directory.model import Need
 from members.keys import CODE_ALPHABET
 from members.model import Role
-from referrals.model import AREA_CELL_PRECISION, CODE_LENGTH, DistanceBand, Outcome, Pathway
+from referrals.model import (
+    AREA_CELL_PRECISION,
+    CODE_LENGTH,
+    LEGACY_CODE_LENGTH,
+    DistanceBand,
+    Outcome,
+    Pathway,
+)
 
 DIRECTORY_TABLES = re.compile(r"^(service|directory_|hours_rule|sqlite_)")
 # Tables whose rows exist only while in use; reported with their row counts. Their values
@@ -63,7 +70,9 @@ _ENUMS = {
 _NEED = _one_of(Need)
 # The shapes of the referral log's values, derived from the model that makes them.
 REFERRAL_SHAPES = {
-    "id": r"[0-9a-f]{32}", "code": f"[{re.escape(CODE_ALPHABET)}]{{{CODE_LENGTH}}}",
+    "id": r"[0-9a-f]{32}",
+    "code": f"[{re.escape(CODE_ALPHABET)}]{{{CODE_LENGTH}}}"
+            f"|[{re.escape(CODE_ALPHABET)}]{{{LEGACY_CODE_LENGTH}}}",
     "created_hour": r"\d{4}-\d\d-\d\dT\d\d:00Z",
     "needs": f"(?:{_NEED})(?:;(?:{_NEED}))*|", "service_id": r"[\w.:/-]{1,80}",
     "area_cell": f"[0-9b-hjkmnp-z]{{{AREA_CELL_PRECISION}}}", "outcome_day": r"\d{4}-\d\d-\d\d",

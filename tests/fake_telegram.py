@@ -42,12 +42,14 @@ class Call:
 @dataclass
 class Fault:
     """Fail the next call of `method` (any method if None) with this status, to any chat or
-    to `chat_id`."""
+    to `chat_id`; or, with `hang`, never answer it (kept in FakeTelegram.hung instead of
+    done: the bot is caught in the middle of that call, to be killed there)."""
 
     method: str | None
-    status: int
+    status: int = 500
     retry_after: int | None = None
     chat_id: int | None = None
+    hang: bool = False
 
 
 FAULT_KINDS = ("429", "500", "timeout", "drop")
@@ -97,6 +99,8 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self.url = ""
         self.webhook: dict[str, Any] | None = None  # setWebhook's parameters while one is set
+        self.hung: list[Call] = []  # calls a hanging fault holds, never done
+        self._stopping = asyncio.Event()
 
     async def start(self) -> str:
         app = web.Application()
@@ -105,6 +109,7 @@ class FakeTelegram:
         return self.url
 
     async def stop(self) -> None:
+        self._stopping.set()
         if self._runner:
             await self._runner.cleanup()
 
@@ -138,6 +143,11 @@ class FakeTelegram:
             if fault.method in (None, method) and fault.chat_id in (
                     None, _int_or_none(params.get("chat_id"))):
                 self.faults.remove(fault)
+                if fault.hang:
+                    self.hung.append(Call(method, params))
+                    async with self._changed:
+                        self._changed.notify_all()
+                    await self._stopping.wait()  # until the server stops
                 if fault.retry_after is not None:
                     return _error(429, f"Too Many Requests: retry after {fault.retry_after}",
                                   {"retry_after": fault.retry_after})
@@ -384,10 +394,13 @@ class FakeUser:
     async def send(self, text: str) -> None:
         await self.server.push({"message": self.text_message(text)})
 
-    async def share_location(self, lat: float, lon: float) -> None:
+    async def share_location(self, lat: float, lon: float, *, edited: bool = False) -> None:
+        """A location; `edited`: a live location moving (Telegram edits the message)."""
         self._mark()
-        await self.server.push({"message": self._message(
-            location={"latitude": lat, "longitude": lon})})
+        message = self._message(location={"latitude": lat, "longitude": lon})
+        if edited:
+            message["edit_date"] = int(time.time())
+        await self.server.push({"edited_message" if edited else "message": message})
 
     async def send_sticker(self) -> None:
         self._mark()
@@ -401,8 +414,8 @@ class FakeUser:
             "file_id": "photo1", "file_unique_id": "p1", "width": 90, "height": 90}])})
 
     async def edit_last(self, text: str) -> None:
-        self._mark()
-        message = self._message(text=text)
+        """This user's message edited to `text` (a command keeps its command entity)."""
+        message = self.text_message(text)
         message["edit_date"] = int(time.time())
         await self.server.push({"edited_message": message})
 

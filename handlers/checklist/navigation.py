@@ -115,10 +115,6 @@ async def wrong_input(update: Update, context: DeflectContext) -> int | None:
     message = update.effective_message
     if message is None:
         return None
-    if update.edited_message is not None:
-        if update.edited_message.location is None:  # live locations edit themselves
-            await message.reply_text(_("Edits are ignored; send a new message instead."))
-        return None
     await message.reply_text(_("Please use the buttons above, or /cancel to stop."))
     return None
 

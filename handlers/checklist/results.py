@@ -16,7 +16,7 @@ from directory.search import Match, nearest, query_time
 from handlers.checklist.shared import END, answers_button, expired, pressed, reply, show
 from handlers.common import Draft, Flow, Step, button, end_draft, keyboard, nav_row, value_of
 from handlers.ui import Prefix
-from referrals.model import Pathway, Referral
+from referrals.model import Pathway, Referral, new_referral_code, shown_code
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ async def search(update: Update, context: DeflectContext, draft: Draft) -> int:
         draft.history.append(Step.LOCATION)
     draft.shown = PAGE
     draft.referral_id = uuid.uuid4().hex
+    draft.referral_code = new_referral_code()
     return await show_results(update, context, draft)
 
 
@@ -111,36 +112,45 @@ async def results_action(update: Update, context: DeflectContext, draft: Draft
 async def refer(update: Update, context: DeflectContext, draft: Draft, match: Match,
                 referral_id: str) -> int:
     _ = context.translator.gettext
+    runtime = context.runtime
     membership = draft.membership if draft.flow is Flow.CHECKLIST else None
     referral = Referral.made_by(
         membership, pathway=draft.pathway if draft.flow is Flow.CHECKLIST and draft.pathway
         else Pathway.SELF_REFERRAL, needs=draft.needs, service_id=match.service.id,
         lat=draft.lat, lon=draft.lon, distance_m=match.distance_m, consent=True,
-        referral_id=referral_id)
-    # Logged before anything is sent: a confirmation that fails to arrive loses no referral.
-    await context.runtime.referrals.record(referral)
-    end_draft(context)
+        referral_id=referral_id, code=draft.referral_code)
     chat = update.effective_chat
+    reminder = None
     if membership is not None and chat is not None and chat.type == chat.PRIVATE:
-        await context.runtime.followups.schedule(referral.id, chat.id,
-                                                 str(context.own_locale))
+        reminder = runtime.followups.plan(chat.id, str(context.own_locale))
+    # Logged, with its reminders, in one transaction before anything is sent: a confirmation
+    # that fails to arrive loses no referral, and a failure here writes nothing (the same
+    # press works again). What is shown is what the log holds: after a restart, a second
+    # press of any "Refer" button shows the referral logged by the first, its code and its
+    # service, and writes nothing.
+    logged = await runtime.referrals.record(referral, reminder)
+    end_draft(context)
+    if logged.service_id != match.service.id:
+        match = next((m for m in draft.matches if m.service.id == logged.service_id), match)
+    service = match.service if match.service.id == logged.service_id else None
+    name = service.name if service is not None else (
+        await runtime.directory.name_of(logged.service_id) if logged.service_id else None
+    ) or _("the service")
     if draft.flow is Flow.CHECKLIST:
         text = _("Referral logged. Code: %(code)s\nShow the code at %(name)s.")
     else:
         text = _("Your referral code: %(code)s\nShow it at %(name)s. No name needed.")
     try:
-        await show(update, text % {"code": referral.code, "name": match.service.name})
+        await show(update, text % {"code": shown_code(logged.code), "name": name})
     except TelegramError as error:
         # Retries (bot/network.py) have given up. The referral is logged; the member sees
         # the confirmation, with its code, the next time they write to the bot.
         _LOGGER.warning("referral confirmation not delivered (%s)", type(error).__name__)
         user = update.effective_user
         if user is not None:
-            await context.runtime.undelivered.keep(context.runtime.members.user_key(user.id),
-                                                   referral.id)
+            await runtime.undelivered.keep(runtime.members.user_key(user.id), logged.id)
         return END
-    if chat is not None:
-        service = match.service
+    if chat is not None and service is not None:
         await chat.send_venue(latitude=service.lat, longitude=service.lon, title=service.name,
                               address=service.address or service.name)
         if service.phone:

@@ -38,9 +38,10 @@ class SqliteStorage(Storage):
     @classmethod
     async def on(cls, db: aiosqlite.Connection, location: str, keys: Keys) -> SqliteStorage:
         """The stores on a connection already opened (and migrated) by open_database."""
+        followups = await SqliteFollowUpStore.open(db, keys.sealer("followups"))
         return cls(location=location, db=db, members=await SqliteMemberStore.open(db),
-                   referrals=SqliteReferralStore(db), figures=SqliteFigureStore(db),
-                   followups=await SqliteFollowUpStore.open(db, keys.sealer("followups")),
+                   referrals=SqliteReferralStore(db, followups.write),
+                   figures=SqliteFigureStore(db), followups=followups,
                    undelivered=await SqliteUndeliveredStore.open(db),
                    audit=SqliteAuditStore(db),
                    geocode=SqliteGeocodeCache(db, keys.sealer("geocode")),

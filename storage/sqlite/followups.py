@@ -12,7 +12,7 @@ import aiosqlite
 from directory.sqlite import transaction, write_lock
 from members.keys import Sealer
 from referrals.model import Outcome
-from referrals.ports import Due, Notice
+from referrals.ports import Due, Notice, Reminder
 from storage.sqlite.referrals import write_outcome
 
 
@@ -39,13 +39,17 @@ class SqliteFollowUpStore:
     def _chat(self, referral_id: str, sealed: bytes) -> int:
         return int(self.sealer.open(sealed, referral_id.encode()))
 
-    async def schedule(self, referral_id: str, chat_id: int, locale: str, made_at: int,
-                       due_at: int) -> None:
+    async def schedule(self, referral_id: str, reminder: Reminder) -> None:
         async with write_lock(self.db):
-            await self.db.execute(
-                "INSERT OR IGNORE INTO followup (referral_id, sealed_chat, locale, made_at, "
-                "sent, due_at) VALUES (?, ?, ?, ?, 0, ?)",
-                (referral_id, self._seal(referral_id, chat_id), locale, made_at, due_at))
+            await self.write(referral_id, reminder)
+
+    async def write(self, referral_id: str, reminder: Reminder) -> None:
+        """Inside the caller's transaction (the referral's own: SqliteReferralStore.add)."""
+        await self.db.execute(
+            "INSERT INTO followup (referral_id, sealed_chat, locale, made_at, sent, due_at) "
+            "VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT (referral_id) DO NOTHING",
+            (referral_id, self._seal(referral_id, reminder.chat_id), reminder.locale,
+             reminder.made_at, reminder.due_at))
 
     async def due(self, moment: int, reminders: int, limit: int) -> list[Due]:
         async with write_lock(self.db):

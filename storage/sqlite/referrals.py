@@ -7,13 +7,32 @@ the weekly aggregate's shape, used both by the figures and by retention's fold
 
 from __future__ import annotations
 
+import dataclasses
+import sqlite3
+from collections.abc import Awaitable, Callable
 from datetime import date
 
 import aiosqlite
 
+from directory.model import Need
 from directory.sqlite import transaction, write_lock
-from referrals.model import Outcome, Referral, Refused, outcome_may_change
-from referrals.ports import GuessLimit, WeekRow
+from referrals.model import (
+    Outcome,
+    Pathway,
+    Referral,
+    Refused,
+    new_referral_code,
+    outcome_may_change,
+)
+from referrals.ports import GuessLimit, Reminder, WeekRow
+
+# Inside the caller's transaction: start a referral's reminder series (storage/sqlite/followups).
+WriteReminder = Callable[[str, Reminder], Awaitable[None]]
+# A clash of codes is about once in two years at a million referrals a year (referrals/model);
+# ten in a row means the code generator is broken, and the referral is not logged.
+_CODE_TRIES = 10
+_REFERRAL_COLUMNS = ("id, code, created_hour, pathway, referrer_role, agency_id, needs, "
+                     "service_id, area_cell, distance_band, consent, outcome")
 
 # A referral row in the weekly aggregate's columns: the week (its Monday), agency, pathway,
 # needs, service, area cell, consent, outcome, and days from referral to recorded engagement.
@@ -77,23 +96,59 @@ async def _count_wrong_guess(db: aiosqlite.Connection, kind: str, limit: GuessLi
         (kind, limit.member_key, limit.hour))
 
 
-class SqliteReferralStore:
-    def __init__(self, db: aiosqlite.Connection) -> None:
-        self.db = db
+def _referral(row: sqlite3.Row | tuple[object, ...]) -> Referral:
+    needs = str(row[6])
+    return Referral(
+        id=str(row[0]), code=str(row[1]), created_hour=str(row[2]), pathway=Pathway(str(row[3])),
+        referrer_role=str(row[4]), agency_id=None if row[5] is None else int(str(row[5])),
+        needs=tuple(Need(n) for n in needs.split(";")) if needs else (),
+        service_id=None if row[7] is None else str(row[7]),
+        area_cell=None if row[8] is None else str(row[8]),
+        distance_band=None if row[9] is None else str(row[9]), consent=bool(row[10]),
+        outcome=Outcome(str(row[11])))
 
-    async def add(self, referral: Referral) -> bool:
-        async with write_lock(self.db):
-            cursor = await self.db.execute(
-                "INSERT OR IGNORE INTO referral (id, code, created_hour, pathway, referrer_role, "
-                "agency_id, needs, service_id, area_cell, distance_band, consent, outcome, "
-                "outcome_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-                (referral.id, referral.code, referral.created_hour, referral.pathway.value,
-                 referral.referrer_role, referral.agency_id,
-                 ";".join(need.value for need in referral.needs), referral.service_id,
-                 referral.area_cell, referral.distance_band, int(referral.consent),
-                 referral.outcome.value),
-            )
-        return cursor.rowcount == 1
+
+class SqliteReferralStore:
+    def __init__(self, db: aiosqlite.Connection,
+                 write_reminder: WriteReminder | None = None) -> None:
+        self.db = db
+        self.write_reminder = write_reminder
+
+    async def add(self, referral: Referral, reminder: Reminder | None = None) -> Referral:
+        if reminder is not None and self.write_reminder is None:
+            raise ValueError("this referral store was opened without reminders")
+        async with transaction(self.db):
+            logged = await self._get(referral.id)
+            if logged is not None:
+                return logged  # a repeat: what the log holds, nothing written
+            for _try in range(_CODE_TRIES):
+                try:
+                    await self.db.execute(
+                        f"INSERT INTO referral ({_REFERRAL_COLUMNS}, outcome_day) VALUES "
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO NOTHING",
+                        (referral.id, referral.code, referral.created_hour,
+                         referral.pathway.value, referral.referrer_role, referral.agency_id,
+                         ";".join(need.value for need in referral.needs), referral.service_id,
+                         referral.area_cell, referral.distance_band, int(referral.consent),
+                         referral.outcome.value))
+                    break
+                except sqlite3.IntegrityError:
+                    # Only the code can clash here (the id's conflict does nothing): the
+                    # statement is undone, the transaction goes on under a new code.
+                    referral = dataclasses.replace(referral, code=new_referral_code())
+            else:
+                raise RuntimeError(f"no free referral code in {_CODE_TRIES} draws")
+            if reminder is not None and self.write_reminder is not None:
+                await self.write_reminder(referral.id, reminder)
+        return referral
+
+    async def get(self, referral_id: str) -> Referral | None:
+        return await self._get(referral_id)
+
+    async def _get(self, referral_id: str) -> Referral | None:
+        rows = list(await self.db.execute_fetchall(
+            f"SELECT {_REFERRAL_COLUMNS} FROM referral WHERE id = ?", (referral_id,)))
+        return _referral(rows[0]) if rows else None
 
     async def set_outcome(self, code: str, outcome: Outcome, day: date, agency_id: int
                           ) -> Outcome | None:

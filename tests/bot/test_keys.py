@@ -20,6 +20,7 @@ from bot.settings import Settings
 from members import Members, Role
 from members.keys import Keys, SealError, derive, new_master_key
 from referrals.model import Pathway, Referral
+from referrals.ports import Reminder
 from storage import member_session, open_conversations, open_storage
 from storage.sqlite import SqliteStorage
 from storage.sqlite.database import open_database
@@ -152,7 +153,7 @@ async def test_a_stolen_database_file_matches_and_opens_nothing_without_the_key(
         " service_id, area_cell, distance_band, consent, outcome) VALUES ('r1', 'ABCDEF', "
         "'2026-11-20T15:00Z', 'active_outreach', 'officer', 1, 'detox', NULL, NULL, NULL, 1, "
         "'pending')")
-    await storage.followups.schedule("r1", OFFICER_ID, "en", 0, 3600)
+    await storage.followups.schedule("r1", Reminder(OFFICER_ID, "en", 0, 3600))
     await storage.close()
     conversations = await open_conversations(db_path, keys)
     await conversations.set_state("deflect", (OFFICER_ID, OFFICER_ID), 6)

@@ -13,7 +13,7 @@ from bot.app import DeflectApplication
 from directory.model import Need
 from members import MAX_FAILED_JOINS_PER_HOUR_ALL, Role
 from referrals.log import MAX_UNKNOWN_CODES_PER_HOUR, MAX_UNKNOWN_CODES_PER_HOUR_ALL
-from referrals.model import Pathway, Referral
+from referrals.model import Pathway, Referral, shown_code
 from tests.fake_telegram import FakeTelegram, FakeUser
 from tests.handlers.conftest import make_member, referral_rows, runtime
 
@@ -27,12 +27,12 @@ async def _refer(bot: DeflectApplication, agency: str) -> str:
                             agency_id=agency_id, needs=[Need.DETOX], service_id="demo-001",
                             lat=41.88, lon=-87.63, distance_m=800, consent=True,
                             now=datetime.now(UTC))
-    assert await runtime(bot).referrals.record(referral)
-    return referral.code
+    assert await runtime(bot).referrals.record(referral) == referral
+    return shown_code(referral.code)
 
 
 async def _outcomes(bot: DeflectApplication) -> dict[str, tuple[str, str | None]]:
-    return {row["code"]: (row["outcome"], row["outcome_day"])
+    return {shown_code(row["code"]): (row["outcome"], row["outcome_day"])
             for row in await referral_rows(bot)}
 
 

@@ -14,6 +14,7 @@ from bot.network import NETWORK_RETRIES
 from bot.settings import Settings
 from handlers.followup import send_due
 from members import Role
+from referrals.model import shown_code
 from storage.sqlite.followups import SqliteFollowUpStore
 from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser, Fault
 from tests.handlers.conftest import (
@@ -165,7 +166,7 @@ async def test_a_confirmation_that_cannot_be_delivered_is_shown_next_time(
     assert "referral confirmation not delivered" in caplog.text
     await dana.send("/start")
     notice = await dana.reply("did not reach you")
-    assert f"Code {row['code']}: Lakeshore Detox Center (demo)" in notice.params["text"]
+    assert f"Code {shown_code(row['code'])}: Lakeshore Detox Center (demo)" in notice.params["text"]
     await dana.reply("Deflect finds")  # and then what they asked for
     # Shown once.
     await dana.send("/help")

@@ -4,6 +4,7 @@ kept in memory, conversation state, the geocode cache, agencies and refused loca
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -54,9 +55,11 @@ async def test_one_outcome_rule_for_the_log_and_the_follow_up_answers(
     officer = Membership(chicago, Role.OFFICER)
     declined, referred = _referral(consent=False, membership=officer), _referral(
         membership=officer)
-    assert await log.record(declined)
-    assert await log.record(referred)
-    assert not await log.record(referred)  # once
+    assert await log.record(declined) == declined
+    assert await log.record(referred) == referred
+    # Once: the same id again writes nothing and gives back what the log holds.
+    assert await log.record(dataclasses.replace(referred, code="ZZZZZZZZ")) == referred
+    assert await log.count() == 2
     assert await log.record_outcome(declined.code, Outcome.ENGAGED,
                                     agency_id=chicago.id) is None
     assert await _outcome(storage, declined) == ("declined", None)
