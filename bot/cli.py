@@ -23,7 +23,10 @@ from directory import cli as directory_cli
 from directory.i18n import Translator
 from members import Members, Role
 from storage import (
+    DatabaseDamaged,
+    DatabaseUnusable,
     StorageError,
+    check_database,
     directory_session,
     forget_keyed,
     member_session,
@@ -78,13 +81,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     translator = translations(str(locale))
     args = build_parser(translator).parse_args(argv)
     try:
+        # Every command uses the database: a damaged or read-only file stops it before it
+        # reads anything (or contacts Telegram); purge checks every page and index first.
         if args.command == "directory":
+            check_database(database_path(args.db))
             return asyncio.run(directory_cli.run(
                 args, lambda path, demo: directory_session(database_path(path), demo=demo),
                 translator, locale, db_exists=lambda path: database_path(path).exists()))
         settings = Settings.from_env(db_path=database_path(args.db))
         install_log_redaction(settings.token)
         cap_library_logs(settings.debug_unsafe)
+        check_database(settings.db_path, full=args.command == "purge")
         return _command(settings, args, translator)
     except StorageError as error:
         sys.stderr.write(translator.gettext(
@@ -95,6 +102,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyRefused as refused:
         sys.stderr.write(translator.gettext(refused.msgid) % {"path": refused.path} + "\n")
         return 2
+    except DatabaseUnusable as unusable:
+        sys.stderr.write(_unusable(unusable, translator))
+        return 2
+
+
+def _unusable(unusable: DatabaseUnusable, translator: Translator) -> str:
+    """What a damaged or read-only database file is, and what to do about it."""
+    _ = translator.gettext
+    names = {"path": unusable.path, "detail": unusable.detail}
+    if isinstance(unusable, DatabaseDamaged):
+        lines = [_("%(path)s is damaged (SQLite: %(detail)s); nothing was done.") % names,
+                 _("Restore it from a backup copy made while it was healthy, or move it away "
+                   "to start with an empty one; the key file stays as it is.")]
+    else:
+        lines = [_("%(path)s cannot be written (SQLite: %(detail)s); nothing was done.")
+                 % names,
+                 _("Deflect writes to the file and, beside it, to its -wal and -shm files: "
+                   "make the file and its folder writable for the user that runs Deflect, or "
+                   "move them to a disk that is not read-only.")]
+    return "\n".join(lines) + "\n"
 
 
 def _command(settings: Settings, args: argparse.Namespace, translator: Translator) -> int:

@@ -13,8 +13,9 @@ from directory.store import Directory, directory_in
 from members.keys import Keys
 from members.ports import MemberStore
 from storage.ports import ConversationStore, Storage
-from storage.sqlite import SqliteConversationStore, SqliteStorage
+from storage.sqlite import SqliteConversationStore, SqliteStorage, health
 from storage.sqlite.database import open_database
+from storage.sqlite.health import DatabaseDamaged, DatabaseReadOnly, DatabaseUnusable
 from storage.sqlite.maintenance import forget_keyed as sqlite_forget_keyed
 from storage.sqlite.members import SqliteMemberStore
 
@@ -36,6 +37,15 @@ def _file(location: str | os.PathLike[str]) -> Path:
     if text.lower().startswith(_URL_SCHEMES):
         raise StorageError(text, text.split(":", 1)[0])
     return Path(text)
+
+
+def check_database(location: str | os.PathLike[str], *, full: bool = False) -> None:
+    """Raise DatabaseDamaged or DatabaseReadOnly if the database file at `location` exists
+    and is either (storage/sqlite/health.py); `full`: the full integrity check. A file not
+    there yet is fine: the command creates it."""
+    path = _file(location)
+    if path.is_file():
+        health.check(path, full=full)
 
 
 async def open_storage(location: str | os.PathLike[str], keys: Keys) -> Storage:
@@ -77,5 +87,6 @@ async def directory_session(location: str | os.PathLike[str], *,
         yield directory
 
 
-__all__ = ["ConversationStore", "Storage", "StorageError", "directory_session",
-           "forget_keyed", "member_session", "open_conversations", "open_storage"]
+__all__ = ["ConversationStore", "DatabaseDamaged", "DatabaseReadOnly", "DatabaseUnusable",
+           "Storage", "StorageError", "check_database", "directory_session", "forget_keyed",
+           "member_session", "open_conversations", "open_storage"]
