@@ -12,10 +12,13 @@ Prints one JSON line:
   service and evaluating its hours, on `--naive-queries` of the same queries;
 - `speedup`: naive_ms / p50_ms;
 - `mismatches`: of `--check-queries` queries, how many differ from `brute_force_nearest`
-  (ids, order and states);
+  (ids, order, states and staff statuses);
 - `rss_mb`: peak resident memory of the serving process (which never held the generator's
   or the importer's data);
-- `open_db_ms`: time to open the existing database until it is ready to query.
+- `open_db_ms`: time to open the existing database until it is ready to query;
+- `live`: with `--live N`, N services have a staff status (open, full or closed, some with
+  beds) that holds over all the queries, and N field reports are spread over their weeks:
+  what every search then reads and ranks by. Default 0: the live tables are empty.
 """
 
 from __future__ import annotations
@@ -38,8 +41,9 @@ from typing import Any
 
 from directory.importers import read_path
 from directory.importers.simple_csv import COLUMNS
+from directory.live import LiveState
 from directory.model import Need
-from directory.search import brute_force_nearest, nearest
+from directory.search import Match, brute_force_nearest, nearest
 from directory.store import open_directory
 from storage import directory_session
 from storage.sqlite.database import open_database
@@ -69,6 +73,7 @@ HOURS = (
 )
 NEEDS = list(Need)
 START = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday; queries spread over the next 10 weeks
+SPAN = timedelta(weeks=10)
 
 
 def generate(path: Path, count: int, seed: int) -> None:
@@ -102,9 +107,34 @@ def queries(count: int, seed: int) -> list[Query]:
     for _ in range(count):
         _name, lat, lon, _weight, spread = rng.choices(CITIES, weights)[0]
         needs = tuple(rng.sample(NEEDS, rng.choice([1, 1, 1, 2])))
-        at = START + timedelta(minutes=rng.randrange(10 * 7 * 24 * 60))
+        at = START + timedelta(minutes=rng.randrange(int(SPAN.total_seconds()) // 60))
         made.append(Query(lat + rng.gauss(0, spread), lon + rng.gauss(0, spread), needs, at))
     return made
+
+
+async def _add_live(db_path: Path, count: int, seed: int) -> None:
+    """`count` staff statuses holding over every query, and `count` field reports.
+
+    Written directly: `set_status` refuses a status lasting beyond the next day, and these
+    must hold over the ten weeks the queries span (so that the reference sees the same).
+    """
+    if not count:
+        return
+    rng = random.Random(seed + 2)
+    async with directory_session(db_path, demo=False) as directory:
+        ids = [row[0] for row in await directory.db.execute_fetchall("SELECT id FROM service")]
+        chosen = rng.sample(ids, min(count, len(ids)))
+        start, end = int(START.timestamp()), int((START + SPAN + timedelta(days=1)).timestamp())
+        await directory.db.executemany(
+            "INSERT INTO service_status (service_id, state, beds, until, updated) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(service_id, state.value, rng.randrange(1, 9) if state is LiveState.OPEN
+              and rng.random() < 0.3 else None, end, start)
+             for service_id in chosen for state in [rng.choice(list(LiveState))]])
+        days = [(START + timedelta(days=day)).date().isoformat() for day in range(SPAN.days)]
+        await directory.db.executemany(
+            "INSERT OR IGNORE INTO service_report (service_id, day, reports) VALUES (?, ?, 1)",
+            [(rng.choice(ids), rng.choice(days)) for _ in range(count)])
 
 
 async def _import(csv_path: Path, db_path: Path) -> float:
@@ -144,12 +174,17 @@ async def _serve(db_path: Path, count: int, seed: int, check: int) -> dict[str, 
             matches = await nearest(directory, query.lat, query.lon, query.needs, query.at)
             timings.append((time.perf_counter() - began) * 1000)
             if index < check:
-                answers.append([(m.service.id, m.status.state.value) for m in matches])
+                answers.append(_answer(matches))
     finally:
         await directory.close()
         await db.close()
     return {"timings": timings, "answers": answers, "open_db_ms": open_db_ms,
             "rss_mb": _peak_rss_mb()}
+
+
+def _answer(matches: list[Match]) -> list[tuple[str, str, str | None]]:
+    return [(m.service.id, m.status.state.value,
+             m.live.state.value if m.live and m.live.state else None) for m in matches]
 
 
 def _peak_rss_mb() -> float:
@@ -168,14 +203,17 @@ def _load_all(db_path: str) -> None:
     async def load() -> Any:
         async with directory_session(db_path, demo=False) as directory:
             hours = await directory.hours()
-            return [(service, hours[key]) for _k, key, service in await directory.all_services()]
-    _WORKER["services"] = asyncio.run(load())
+            # The benchmark's statuses hold over every query (see _add_live).
+            live = await directory.live.current(now=START)
+            return live, [(service, hours[key])
+                          for _k, key, service in await directory.all_services()]
+    _WORKER["live"], _WORKER["services"] = asyncio.run(load())
 
 
-def _brute(query: Query) -> list[tuple[str, str]]:
+def _brute(query: Query) -> list[tuple[str, str, str | None]]:
     matches = brute_force_nearest(_WORKER["services"], query.lat, query.lon, query.needs,
-                                  query.at)
-    return [(m.service.id, m.status.state.value) for m in matches]
+                                  query.at, live=_WORKER["live"])
+    return _answer(matches)
 
 
 def _naive(query: Query) -> float:
@@ -203,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check-queries", type=int, default=200)
     parser.add_argument("--naive-queries", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--live", type=int, default=0, metavar="N",
+                        help="services with a staff status (and field reports) during the run")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -210,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         csv_path, db_path = Path(folder) / "bench.csv", Path(folder) / "bench.sqlite3"
         generate(csv_path, args.services, args.seed)
         import_s = asyncio.run(_import(csv_path, db_path))
+        asyncio.run(_add_live(db_path, args.live, args.seed))
         context = multiprocessing.get_context("spawn")
         check = min(args.check_queries, args.queries)
         with context.Pool(1) as pool:
@@ -230,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         "speedup": round(naive_ms / p50, 1), "mismatches": mismatches,
         "checked": check, "rss_mb": round(served["rss_mb"], 1),
         "open_db_ms": round(served["open_db_ms"], 1), "import_s": round(import_s, 1),
+        "live": args.live,
     }
     if args.json:
         print(json.dumps(report))

@@ -36,9 +36,13 @@ from handlers.followup import (
     build_undelivered_handler,
     send_due_job,
 )
+from handlers.handoff import CHECK_EVERY_S as HANDOFF_EVERY_S
+from handlers.handoff import build_handoff_handlers, no_answer_job
+from handlers.live import build_live_handlers
 from handlers.start import build_edit_handler, build_start_handlers
 from members import Members
 from referrals.followups import FollowUps, Undelivered
+from referrals.handoff import Handoffs
 from referrals.log import ReferralLog
 from referrals.retention import purge
 from storage import ConversationStore, open_conversations, open_storage
@@ -95,6 +99,7 @@ async def _post_init(application: DeflectApplication, settings: Settings, keyrin
         eligibility=eligibility, geocoder=geocoder,
         followups=FollowUps(storage.followups, settings.followup_hours),
         undelivered=Undelivered(storage.undelivered),
+        handoffs=Handoffs(storage.handoffs, settings.handoff_minutes),
     )
     await application.bot.set_my_commands(commands(translations(settings.default_locale)))
 
@@ -167,7 +172,9 @@ async def _retention(context: DeflectContext) -> None:
     done = await purge(runtime.storage.maintenance, runtime.settings.retention_days,
                        runtime.followups,
                        conversation_idle_s=runtime.settings.conversation_minutes * 60)
-    _LOGGER.info("retention: %s", done)
+    # The live directory's old statuses and reports (facts about services, not people).
+    statuses, reports = await runtime.directory.live.expire()
+    _LOGGER.info("retention: %s; live statuses %d, reports %d", done, statuses, reports)
 
 
 async def _conversations(settings: Settings, keyring: KeyRing) -> ConversationStore:
@@ -212,7 +219,8 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
     application.add_handler(build_edit_handler(), group=_EDIT_GROUP)
     application.add_handler(build_undelivered_handler(), group=_NOTICE_GROUP)
     application.add_handler(build_checklist_handler(settings.conversation_minutes))
-    for handler in [*build_followup_handlers(), *build_coordinator_handlers(),
+    for handler in [*build_followup_handlers(), *build_handoff_handlers(),
+                    *build_live_handlers(), *build_coordinator_handlers(),
                     *build_start_handlers()]:
         application.add_handler(handler)
     # Last, in a group of its own so that it sees every update after the others: save what
@@ -222,6 +230,9 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         _purge_idle, interval=60, first=60, name="purge-idle-conversations")
     application.job_queue.run_repeating(  # type: ignore[union-attr]
         send_due_job, interval=CHECK_EVERY_S, first=CHECK_EVERY_S, name="send-follow-ups")
+    application.job_queue.run_repeating(  # type: ignore[union-attr]
+        no_answer_job, interval=HANDOFF_EVERY_S, first=HANDOFF_EVERY_S,
+        name="hand-off-no-answer")
     application.job_queue.run_repeating(  # type: ignore[union-attr]
         _checkpoint, interval=CHECKPOINT_EVERY_S, first=CHECKPOINT_EVERY_S,
         name="checkpoint-wal")

@@ -14,14 +14,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from bot import figures_cli
+from bot import figures_cli, members_cli
 from bot.i18n import terminal_locale, translations
 from bot.keys import KeyRefused, KeyRing
 from bot.logs import cap_library_logs, install_log_redaction, reported_by_caller
 from bot.settings import Settings, database_path
 from directory import cli as directory_cli
 from directory.i18n import Translator
-from members import Members, Role
+from members import Role
 from storage import (
     DatabaseDamaged,
     DatabaseUnusable,
@@ -30,7 +30,6 @@ from storage import (
     directory_session,
     forget_keyed,
     member_session,
-    open_storage,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -57,13 +56,7 @@ def build_parser(translator: Translator) -> argparse.ArgumentParser:
     console.add_argument("--as", dest="role", choices=["officer", "peer", "community"],
                          default="community", help=_("who you are in the demo"))
     console.add_argument("--db", help=db_help)
-    invite = commands.add_parser("invite", help=_("make an invite code for an agency"))
-    invite.add_argument("--agency", required=True)
-    invite.add_argument("--role", required=True, choices=["officer", "peer", "coordinator"])
-    invite.add_argument("--uses", type=int, default=1)
-    invite.add_argument("--days", type=int, default=7)
-    invite.add_argument("--country", help=_("ISO country of a new agency (emergency number)"))
-    invite.add_argument("--db", help=db_help)
+    members_cli.add_commands(commands, db_help, translator)
     forget = commands.add_parser(
         "forget-key", help=_("after losing the key: delete members and everything keyed, so "
                              "that the next start makes a new key"))
@@ -127,8 +120,8 @@ def _unusable(unusable: DatabaseUnusable, translator: Translator) -> str:
 def _command(settings: Settings, args: argparse.Namespace, translator: Translator) -> int:
     if args.command == "console":
         return _console(settings, Role(args.role))
-    if args.command == "invite":
-        return asyncio.run(_invite(settings, args, translator))
+    if args.command in members_cli.COMMANDS:
+        return asyncio.run(members_cli.run(args, settings, translator))
     if args.command == "run":
         return _run(settings, args, translator)
     if args.command == "forget-key":
@@ -183,31 +176,6 @@ def _console(settings: Settings, role: Role) -> int:
 
     return main_console(lambda api: build_application(settings, request=api, rate_limit=False),
                         user, prepare)
-
-
-async def _invite(settings: Settings, args: argparse.Namespace, translator: Translator) -> int:
-    _ = translator.gettext
-    if args.uses < 1 or args.days < 1:
-        sys.stderr.write(_("--uses and --days must be at least 1") + "\n")
-        return 2
-    keys = await KeyRing(settings).keys()
-    storage = await open_storage(settings.db_path, keys)
-    try:
-        members = await Members.open(storage.members, keys)
-        agency = await members.ensure_agency(args.agency, args.country or settings.country)
-        code = await members.invite(agency, Role(args.role), uses=args.uses, days=args.days)
-    finally:
-        await storage.close()
-    ngettext = translator.ngettext
-    sys.stdout.write("\n".join([
-        _("Invite code for %(role)s at %(agency)s: %(code)s") % {
-            "role": args.role, "agency": agency.name, "code": code},
-        ngettext("It can be used %(count)d time.", "It can be used %(count)d times.", args.uses)
-        % {"count": args.uses},
-        ngettext("It expires in %(count)d day.", "It expires in %(count)d days.", args.days)
-        % {"count": args.days},
-    ]) + "\n")
-    return 0
 
 
 def _run(settings: Settings, args: argparse.Namespace, translator: Translator) -> int:

@@ -17,6 +17,7 @@ from directory.geocoder import Geocoder
 from directory.store import Directory
 from members import Members
 from referrals.followups import FollowUps, Undelivered
+from referrals.handoff import Handoffs
 from referrals.log import ReferralLog
 from storage import Storage
 
@@ -34,6 +35,7 @@ class Runtime:
     geocoder: Geocoder
     followups: FollowUps
     undelivered: Undelivered
+    handoffs: Handoffs
 
 
 class BotData:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from referrals.followups import DEFAULT_FOLLOWUP_HOURS
+from referrals.handoff_model import DEFAULT_HANDOFF_MINUTES
 from referrals.retention import DEFAULT_RETENTION_DAYS
 from referrals.suppression import DEFAULT_MIN_CELL
 
@@ -32,6 +33,7 @@ class Settings:
     geocoder_url: str | None = None  # None: typed places use the directory's own entries
     geocoder_contact: str = ""  # who to call about this installation's traffic (Nominatim policy)
     followup_hours: tuple[float, ...] = DEFAULT_FOLLOWUP_HOURS  # reminders after a referral
+    handoff_minutes: float = DEFAULT_HANDOFF_MINUTES  # staff's time to answer a notice
     telegram_timeout_s: float = 10.0  # reading one Bot API answer; then it counts as failed
     telegram_retry_pause_s: float = 0.5  # the first pause before a failed call is retried
     min_cell: int = DEFAULT_MIN_CELL  # published counts from 1 to min_cell - 1 are withheld
@@ -64,6 +66,8 @@ class Settings:
             else env.get("DEFLECT_GEOCODER_URL") or PUBLIC_NOMINATIM,
             "geocoder_contact": env.get("DEFLECT_GEOCODER_CONTACT") or "",
             "followup_hours": _hours(env.get("DEFLECT_FOLLOWUP_HOURS")) or DEFAULT_FOLLOWUP_HOURS,
+            "handoff_minutes": float(env.get("DEFLECT_HANDOFF_MINUTES")
+                                     or DEFAULT_HANDOFF_MINUTES),
             "telegram_timeout_s": float(env.get("DEFLECT_TELEGRAM_TIMEOUT") or 10.0),
             "telegram_retry_pause_s": float(env.get("DEFLECT_TELEGRAM_RETRY_PAUSE") or 0.5),
             "min_cell": int(env.get("DEFLECT_MIN_CELL") or DEFAULT_MIN_CELL),

@@ -7,6 +7,7 @@ modules behind it are private to the package.
 from directory.gazetteer import Place
 from directory.geo import parse_lat_lon
 from directory.hours import HoursStatus, State
+from directory.live import Live, LiveState
 from directory.model import NEEDS, Need, Service
 from directory.search import Match, brute_force_nearest, nearest
 from directory.store import Directory, open_directory
@@ -15,6 +16,8 @@ __all__ = [
     "NEEDS",
     "Directory",
     "HoursStatus",
+    "Live",
+    "LiveState",
     "Match",
     "Need",
     "Place",

@@ -1,4 +1,5 @@
-"""`deflect directory ...`: import, check, search and list sources, from a terminal.
+"""`deflect directory ...`: import, check, search, list sources and list the directory's health
+(cli_health), from a terminal.
 
 Exit status: 0 done, 2 bad input (nothing changed), as the README says.
 """
@@ -17,6 +18,7 @@ from typing import TextIO
 
 from babel import Locale
 
+from directory.cli_health import write_health
 from directory.geo import parse_lat_lon
 from directory.hours import InvalidRegion, parse_region
 from directory.i18n import N_, Message, Translator
@@ -29,8 +31,9 @@ from directory.importers import (
     read_paths,
 )
 from directory.importers.common import parse_need
+from directory.live import Live
 from directory.model import Need
-from directory.present import describe, format_distance
+from directory.present import describe, describe_live, format_distance
 from directory.progress import progress_bar
 from directory.search import nearest, query_time
 from directory.store import DEMO_SOURCE, Directory
@@ -76,6 +79,11 @@ def add_commands(parser: argparse.ArgumentParser, db_help: str, translator: Tran
     search.add_argument("--db", help=db_help)
     sources = commands.add_parser("sources", help=_("list the imported sources"))
     sources.add_argument("--db", help=db_help)
+    health = commands.add_parser(
+        "health", help=_("every service's last staff status, confirmed arrival, field reports "
+                         "and source import, stalest first"))
+    health.add_argument("--json", action="store_true")
+    health.add_argument("--db", help=db_help)
 
 
 def main(argv: Sequence[str], open_db: OpenDirectory, translator: Translator, locale: Locale,
@@ -104,6 +112,10 @@ async def run(args: argparse.Namespace, open_db: OpenDirectory,
         return await _import(args, open_db, translator, out, err, db_exists)
     if command == "search":
         return await _search(args, open_db, translator, locale, out, err)
+    if command == "health":
+        async with open_db(args.db, True) as directory:
+            await write_health(directory, translator, out, as_json=bool(args.json))
+        return OK
     async with open_db(args.db, True) as directory:
         for source in await directory.sources():
             out.write(translator.ngettext(
@@ -303,6 +315,7 @@ async def _search(args: argparse.Namespace, open_db: OpenDirectory,
             "next_change": m.status.next_change.isoformat() if m.status.next_change else None,
             "address": m.service.address, "phone": m.service.phone,
             "needs": sorted(n.value for n in m.service.categories),
+            **_live_json(m.live),
         } for m in matches], out, ensure_ascii=False)
         out.write("\n")
         return OK
@@ -310,8 +323,11 @@ async def _search(args: argparse.Namespace, open_db: OpenDirectory,
         out.write(_("No service found for that need.") + "\n")
     for number, match in enumerate(matches, start=1):
         service = match.service
+        said = (describe_live(match.live, moment, locale, translator, zone=service.timezone)
+                if match.live is not None else None)
         out.write(f"{number}. {service.name} · {format_distance(match.distance_m, locale)} · "
-                  f"{describe(match.status, moment, locale, translator)}\n")
+                  f"{describe(match.status, moment, locale, translator)}"
+                  + (f" · {said}" if said else "") + "\n")
         details = [d for d in (service.address, service.phone) if d]
         if service.walk_in:
             details.append(_("walk-in"))
@@ -320,3 +336,14 @@ async def _search(args: argparse.Namespace, open_db: OpenDirectory,
     return OK
 
 
+def _live_json(live: Live | None) -> dict[str, object]:
+    """A result's live fields: the staff status (null when none holds), when it was set and
+    until when (ISO 8601, UTC), beds free, and whether it was reported closed recently."""
+    state = live.state if live is not None else None
+    return {
+        "live_status": state.value if state is not None else None,
+        "live_updated": live.updated.isoformat() if live and live.updated else None,
+        "live_until": live.until.isoformat() if live and live.until else None,
+        "beds": live.beds if live is not None else None,
+        "reported_closed": bool(live and live.reported_closed),
+    }

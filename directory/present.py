@@ -1,8 +1,10 @@
-"""How a result reads on a phone screen: distances and opening-hours phrases, per locale."""
+"""How a result reads on a phone screen: distances, opening-hours and live-status phrases,
+per locale."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_skeleton, format_time
@@ -10,6 +12,7 @@ from babel.units import format_unit
 
 from directory.hours import HoursStatus, State
 from directory.i18n import Translator
+from directory.live import Live, LiveState
 
 METRES_PER_MILE = 1609.344
 METRES_PER_FOOT = 0.3048
@@ -56,3 +59,51 @@ def describe(status: HoursStatus, at: datetime, locale: Locale | str,
         return _("opens at %(time)s") % {"time": time_text}
     day_text = format_skeleton("EEE", change, locale=locale)
     return _("opens %(day)s %(time)s") % {"day": day_text, "time": time_text}
+
+
+def describe_live(live: Live, at: datetime, locale: Locale | str, translator: Translator, *,
+                  zone: str | tzinfo | None = None) -> str | None:
+    """What staff or field reports say, for a phone screen: "full until 18:00", "3 beds free
+    (updated 14:10)", "closed today (said by staff)", "open now (said by staff, updated
+    14:10)", "reported closed recently: call first"; None when there is nothing to say.
+
+    Times are shown in `zone` (the service's IANA zone; default: `at`'s own), as `describe`
+    shows them; "today" is `at`'s day there.
+    """
+    _ = translator.gettext
+    place = ZoneInfo(zone) if isinstance(zone, str) and zone else zone
+    here = at.astimezone(place if isinstance(place, tzinfo) else (at.tzinfo or UTC))
+    if live.state is None:
+        return _("reported closed recently: call first") if live.reported_closed else None
+    updated = format_time(live.updated.astimezone(here.tzinfo), format="short",
+                          locale=locale) if live.updated else ""
+    if live.state is LiveState.OPEN:
+        if live.beds is not None:
+            text = translator.ngettext("%(count)d bed free (updated %(time)s)",
+                                       "%(count)d beds free (updated %(time)s)",
+                                       live.beds) % {"count": live.beds, "time": updated}
+        else:
+            text = _("open now (said by staff, updated %(time)s)") % {"time": updated}
+        if live.reported_closed:  # reported closed on a day after the staff said open
+            text += " · " + _("reported closed since: call first")
+        return text
+    until = live.until.astimezone(here.tzinfo) if live.until else None
+    today_ends = until is not None and until.time() == datetime.min.time() and (
+        until.date() == here.date() + timedelta(days=1))
+    if live.state is LiveState.CLOSED:
+        if until is None or today_ends:
+            return _("closed today (said by staff)")
+        if until.date() == here.date():
+            return _("closed until %(time)s (said by staff)") % {
+                "time": format_time(until, format="short", locale=locale)}
+        return _("closed until %(day)s %(time)s (said by staff)") % {
+            "day": format_skeleton("EEE", until, locale=locale),
+            "time": format_time(until, format="short", locale=locale)}
+    if until is None or today_ends:
+        return _("full today")
+    if until.date() == here.date():
+        return _("full until %(time)s") % {
+            "time": format_time(until, format="short", locale=locale)}
+    return _("full until %(day)s %(time)s") % {
+        "day": format_skeleton("EEE", until, locale=locale),
+        "time": format_time(until, format="short", locale=locale)}

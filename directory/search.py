@@ -1,36 +1,58 @@
 """Nearest-open search: which services meeting a need are open now, nearest to here.
 
-Order: open services nearest first, then those whose hours are unknown ("call first"), then
-closed ones with when they open; ties broken by service id. The R*Tree gives the services in
-a box around the point, widened until enough open ones are known to be the nearest; the
-haversine distance bounds the geodesic for the many, and the exact geodesic is computed only
-for the few whose order it could change. `brute_force_nearest` is the reference it must equal.
+Order (the rank, then the distance, then the service id):
+
+0. open: by its opening hours with no staff status, or said open by its staff (a current
+   staff status wins over the hours, either way: staff know better);
+1. hours unknown, no staff status ("call first");
+2. full, said by its staff;
+3. closed: by its hours with no staff status, or said closed by its staff.
+
+Field reports ("reported closed recently") are shown, never ranked: they are unchecked.
+
+The R*Tree gives the services in a box around the point, widened until enough open ones are
+known to be the nearest; the haversine distance bounds the geodesic for the many, and the
+exact geodesic is computed only for the few whose order it could change.
+`brute_force_nearest` is the reference it must equal.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from directory import geo
 from directory.hours import Hours, HoursStatus, State, localize
+from directory.live import Live, LiveState
 from directory.model import NEEDS, Need, Service
 from directory.store import Directory, Reader
 
-_RANK = {State.OPEN: 0, State.UNKNOWN: 1, State.CLOSED: 2}
+_HOURS_RANK = {State.OPEN: 0, State.UNKNOWN: 1, State.CLOSED: 3}
+_LIVE_RANK = {LiveState.OPEN: 0, LiveState.FULL: 2, LiveState.CLOSED: 3}
 _FIRST_RADIUS_M = 2_000.0
 _MIN_GROWTH, _MAX_GROWTH = 1.5, 4.0
 
 
 @dataclass(frozen=True)
 class Match:
-    """One service in a result, with how far it is and whether it is open."""
+    """One service in a result, with how far it is, whether its hours say it is open, and
+    what its staff or field reports say now (`live`, None when nothing)."""
 
     service: Service
     distance_m: float
     status: HoursStatus
+    live: Live | None = None
+
+    @property
+    def closed(self) -> bool:
+        """Closed now: said closed by its staff, or closed by its hours and not said open by
+        its staff. (Full is not closed: it is shown, ranked after the open ones.)"""
+        staff = self.live.state if self.live is not None else None
+        if staff is not None:
+            return staff is LiveState.CLOSED
+        return self.status.state is State.CLOSED
 
 
 def query_time(lat: float, lon: float, at: datetime | None) -> datetime:
@@ -81,6 +103,9 @@ class _Search:
         self.ceiling = ceiling
         self.hours = reader.hours()
         self.ranks: dict[int, int] = {}  # per hours key: many services share their hours
+        # By service key: usually none, or the few whose staff set a status today.
+        staff, self.any_reports = reader.staff_states(moment)
+        self.staff_ranks = {key: _LIVE_RANK[state] for key, state in staff.items()}
         self.services: dict[int, Service] = {}
 
     def rank_of(self, hours_key: int) -> int:
@@ -88,7 +113,7 @@ class _Search:
         if rank is None:
             if hours_key not in self.hours:  # an import committed since the cache was filled
                 self.hours = self.reader.hours(must_have=hours_key)
-            rank = self.ranks[hours_key] = _RANK[self.hours[hours_key].state(self.moment)]
+            rank = self.ranks[hours_key] = _HOURS_RANK[self.hours[hours_key].state(self.moment)]
         return rank
 
     def measure(self, seen: Iterable[_Seen]) -> None:
@@ -116,7 +141,9 @@ class _Search:
                                        geo.COORDINATE_SLACK_M)
             if low <= radius:
                 hours_key = int(hours)
-                found[key] = _Seen(self.rank_of(hours_key), low, high, key, hours_key)
+                rank = self.staff_ranks.get(key)
+                found[key] = _Seen(self.rank_of(hours_key) if rank is None else rank, low, high,
+                                   key, hours_key)
         return list(found.values())
 
     def enough_open(self, pool: list[_Seen], radius: float) -> bool:
@@ -160,16 +187,26 @@ class _Search:
                 break
             pool = [s for s in pool if s.key not in outside]
         ranked = sorted(contenders, key=lambda s: (s.rank, s.high, self.services[s.key].id))
-        return [Match(self.services[s.key], s.high, self.hours[s.hours_key].status(self.moment))
-                for s in ranked[: self.limit]]
+        shown = ranked[: self.limit]
+        # What staff and reports say is read for the few shown, and only if there is any.
+        said = [self.services[s.key].id for s in shown
+                if self.any_reports or s.key in self.staff_ranks]
+        lives = self.reader.lives(said, self.moment) if said else {}
+        return [Match(self.services[s.key], s.high, self.hours[s.hours_key].status(self.moment),
+                      lives.get(self.services[s.key].id))
+                for s in shown]
 
 
 def brute_force_nearest(
     services: Sequence[tuple[Service, Hours]], lat: float, lon: float,
     needs: Iterable[Need] = (), at: datetime | None = None, limit: int = 3,
-    *, within_m: float | None = None,
+    *, within_m: float | None = None, live: Mapping[str, Live] | None = None,
 ) -> list[Match]:
-    """The reference answer: every service measured and evaluated, then sorted."""
+    """The reference answer: every service measured and evaluated, then sorted.
+
+    `live`: what holds at that moment, by service id (`LiveDirectory.current(now=moment)`).
+    """
+    live = live or {}
     moment = query_time(lat, lon, at)
     wanted = set(needs) or set(Need)
     scored = []
@@ -180,7 +217,10 @@ def brute_force_nearest(
         if within_m is not None and distance > within_m:
             continue
         status = service_hours.status(moment)
-        scored.append((_RANK[status.state], distance, service.id, service, status))
+        said = live.get(service.id)
+        rank = (_LIVE_RANK[said.state] if said is not None and said.state is not None
+                else _HOURS_RANK[status.state])
+        scored.append((rank, distance, service.id, service, status, said))
     scored.sort(key=lambda item: item[:3])
-    return [Match(service, distance, status)
-            for _rank, distance, _id, service, status in scored[:limit]]
+    return [Match(service, distance, status, said)
+            for _rank, distance, _id, service, status, said in scored[:limit]]

@@ -2,9 +2,10 @@
 
 This module owns opening and closing a directory over the shared database connection and
 puts it together from the modules that own each part: the tables and their row codecs
-(store_schema: MIGRATION_1..3), the reads (store_reader, with search's own `Reader`), the
-writes (store_writer) and the bundled demo (store_demo, the only one that imports the
-importers). Every name other code imports from `directory.store` is re-exported here.
+(store_schema: MIGRATION_1..4), the reads (store_reader, with search's own `Reader`), the
+writes (store_writer), the live statuses and field reports (live, as `directory.live`) and
+the bundled demo (store_demo, the only one that imports the importers). Every name other
+code imports from `directory.store` is re-exported here.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from contextlib import asynccontextmanager
 import aiosqlite
 
 from directory import store_demo
+from directory.live import LiveDirectory
 from directory.model import Need
 from directory.store_demo import DEMO_REGION
 from directory.store_reader import Candidate, DirectoryReads, Reader, SourceInfo
@@ -22,6 +24,7 @@ from directory.store_schema import (
     MIGRATION_1,
     MIGRATION_2,
     MIGRATION_3,
+    MIGRATION_4,
     HoursKey,
     hours_key_of,
 )
@@ -35,6 +38,7 @@ class Directory(DirectoryReads, DirectoryWrites):
     def __init__(self, db: aiosqlite.Connection, reader: Reader) -> None:
         self.db = db
         self.reader = reader
+        self.live = LiveDirectory(db)  # staff statuses, field reports, health
 
     @classmethod
     async def open(cls, db: aiosqlite.Connection) -> Directory:
@@ -80,5 +84,6 @@ async def directory_in(connect: Callable[[], Awaitable[aiosqlite.Connection]], *
 
 
 __all__ = ["DEMO_REGION", "DEMO_SOURCE", "MIGRATION_1", "MIGRATION_2", "MIGRATION_3",
+           "MIGRATION_4",
            "Candidate", "Directory", "HoursKey", "Need", "Reader", "SourceInfo",
            "directory_in", "hours_key_of", "open_directory"]

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import NamedTuple, TypeVar
 
 import aiosqlite
@@ -22,7 +23,10 @@ import aiosqlite
 from directory import gazetteer
 from directory.gazetteer import Place
 from directory.geo import Box
-from directory.hours import Hours
+from directory.hours import Hours, State
+from directory.live import Live, LiveDirectory, LiveState
+from directory.live import lives as read_lives
+from directory.live import staff_states as read_staff_states
 from directory.model import Need, Service, needs_from_mask
 from directory.store_schema import HOURS_COLUMNS, SERVICE_COLUMNS, load_hours, service_from_row
 
@@ -114,6 +118,15 @@ class Reader:
             self._loaded_generation = self.generation
         return self._hours
 
+    def staff_states(self, moment: datetime) -> tuple[dict[int, LiveState], bool]:
+        """The staff states holding at `moment` by service key, and whether any service has
+        a recent field report: one small query (see `directory.live.staff_states`)."""
+        return read_staff_states(self._db(), moment)
+
+    def lives(self, ids: Sequence[str], moment: datetime) -> dict[str, Live]:
+        """What holds at `moment` for these services, by id."""
+        return read_lives(self._db(), ids, moment)
+
     def services(self, keys: Sequence[int]) -> dict[int, Service]:
         marks = ",".join("?" * len(keys))
         rows = self._db().execute(
@@ -136,6 +149,7 @@ class DirectoryReads:
 
     db: aiosqlite.Connection
     reader: Reader
+    live: LiveDirectory
 
     async def sources(self) -> list[SourceInfo]:
         async with self.db.execute(
@@ -174,6 +188,40 @@ class DirectoryReads:
         rows = list(await self.db.execute_fetchall("SELECT name FROM service WHERE id = ?",
                                                    (service_id,)))
         return str(rows[0][0]) if rows else None
+
+    async def services_by_id(self, ids: Iterable[str]) -> dict[str, Service]:
+        """The services with these ids that the directory still has, by id."""
+        found: dict[str, Service] = {}
+        wanted = list(dict.fromkeys(ids))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = await self.db.execute_fetchall(
+                f"SELECT {SERVICE_COLUMNS} FROM service WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk)
+            found.update((service.id, service) for service in map(service_from_row, rows))
+        return found
+
+    async def open_now(self, ids: Iterable[str], now: datetime | None = None) -> set[str]:
+        """Those of these services that are open now as search ranks them first: said open
+        by their staff, or open by their hours with no current staff status."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return set()
+        moment = now or datetime.now(UTC)
+        said = await self.live.current(wanted, moment)
+        rows = list(await self.db.execute_fetchall(
+            "SELECT service.id, hours_rule.key, hours_rule.opening_hours, hours_rule.timezone, "
+            "hours_rule.region, hours_rule.sun_at FROM service "
+            "JOIN hours_rule ON hours_rule.key = service.hours_key "
+            f"WHERE service.id IN ({','.join('?' * len(wanted))})", wanted))
+        hours = load_hours({row[1]: row[1:] for row in rows}.values())
+        open_ids: set[str] = set()
+        for service_id, hours_key, *_rule in rows:
+            staff = said[service_id].state if service_id in said else None
+            if staff is LiveState.OPEN or (
+                    staff is None and hours[int(hours_key)].state(moment) is State.OPEN):
+                open_ids.add(str(service_id))
+        return open_ids
 
     async def places_named(self, query: str, limit: int = gazetteer.MAX_PLACES) -> list[Place]:
         """The services whose name or address contains every word typed (the offline

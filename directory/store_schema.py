@@ -100,6 +100,31 @@ DROP TABLE hours_rule;
 ALTER TABLE hours_rule_new RENAME TO hours_rule;
 """
 
+# The live directory: what service staff say of their service now (a status that expires:
+# open, full, closed, beds free), what officers report (a count of "closed / turned them away"
+# per service and day), and the last day an arrival there was confirmed. Facts about services,
+# never about people (no member, chat or referral in any of them); keyed by the service's id,
+# so that they survive a re-import of its source.
+MIGRATION_4 = """
+CREATE TABLE service_status (
+    service_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    beds INTEGER,
+    until INTEGER NOT NULL,
+    updated INTEGER NOT NULL
+);
+CREATE TABLE service_report (
+    service_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    reports INTEGER NOT NULL,
+    PRIMARY KEY (service_id, day)
+);
+CREATE TABLE service_arrival (
+    service_id TEXT PRIMARY KEY,
+    day TEXT NOT NULL
+);
+"""
+
 SERVICE_COLUMNS = (
     "key, id, source, name, needs, lat, lon, address, phone, website, description, "
     "opening_hours, languages, walk_in, min_age, max_age, capacity, timezone, region"

@@ -1,5 +1,6 @@
-"""/stats for program coordinators: their agency's figures, small counts withheld, and a
-chart of referrals per week by pathway. Every use is written to the audit table."""
+"""Program coordinators' commands: /stats (their agency's figures, small counts withheld, and
+a chart of referrals per week by pathway) and /invite (a code for an officer, a peer, or the
+staff of directory services). Every use is written to the audit table."""
 
 from __future__ import annotations
 
@@ -12,13 +13,20 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.runtime import DeflectContext
+from directory.i18n import N_
 from handlers.guard import audited, coordinator
 from handlers.ui import PATHWAY_NAMES
+from members import Role
 from referrals import figures as stats
 from referrals.charts import referrals_per_week
 from referrals.model import Pathway
 
 PERIODS = {"week": 7, "month": 30, "quarter": 91}
+# What a coordinator may invite, by the word after /invite, and how the reply names it.
+INVITE_ROLES = {"officer": Role.OFFICER, "peer": Role.PEER, "service": Role.SERVICE}
+INVITE_ROLE_NAMES = {Role.OFFICER: N_("an officer"), Role.PEER: N_("a peer worker"),
+                     Role.SERVICE: N_("service staff")}
+INVITE_DAYS = 7
 
 
 async def stats_command(update: Update, context: DeflectContext) -> None:
@@ -91,5 +99,49 @@ async def stats_command(update: Update, context: DeflectContext) -> None:
     await chat.send_photo(picture, caption=_("Referrals per week by pathway"))
 
 
+async def invite_command(update: Update, context: DeflectContext) -> None:
+    """/invite officer|peer, /invite service ID [ID ...]: a one-use code for the
+    coordinator's own agency, valid for a week; for service staff, bound to those services."""
+    _ = context.translator.gettext
+    chat = update.effective_chat
+    if chat is None:
+        return
+    membership = await coordinator(update, context,
+                                   _("Only a program coordinator can make invites."))
+    if membership is None:
+        return
+    words = context.args or []
+    role = INVITE_ROLES.get(words[0].lower()) if words else None
+    services = list(dict.fromkeys(words[1:]))
+    if role is None or (role is Role.SERVICE) != bool(services):
+        await chat.send_message(_("Send /invite officer, /invite peer, or /invite service "
+                                  "followed by the ids of the services, e.g. /invite "
+                                  "service demo-001."))
+        return
+    await audited(update, context, membership, "/invite")
+    runtime = context.runtime
+    names = {service: await runtime.directory.name_of(service) for service in services}
+    unknown = [service for service, name in names.items() if name is None]
+    if unknown:
+        await chat.send_message(_("No service in the directory has the id %(id)s. No invite "
+                                  "was made.") % {"id": ", ".join(unknown)})
+        return
+    code = await runtime.members.invite(membership.agency, role, uses=1, days=INVITE_DAYS,
+                                        services=services)
+    lines = [_("Invite code for %(role)s at %(agency)s: %(code)s") % {
+                 "role": _(INVITE_ROLE_NAMES[role]), "agency": membership.agency.name,
+                 "code": code},
+             context.translator.ngettext(
+                 "It can be used once and expires in %(count)d day: send it to them, to send "
+                 "/join and the code.",
+                 "It can be used once and expires in %(count)d days: send it to them, to send "
+                 "/join and the code.", INVITE_DAYS) % {"count": INVITE_DAYS}]
+    lines += [_("Staff of %(service)s (%(id)s)") % {"service": names[service], "id": service}
+              for service in services]
+    await chat.send_message("\n".join(lines))
+
+
 def build_coordinator_handlers() -> list[BaseHandler[Update, DeflectContext, None]]:
-    return [CommandHandler("stats", stats_command, filters=filters.ChatType.PRIVATE)]
+    private = filters.ChatType.PRIVATE
+    return [CommandHandler("stats", stats_command, filters=private),
+            CommandHandler("invite", invite_command, filters=private)]

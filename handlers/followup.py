@@ -29,12 +29,15 @@ _PREFIX = "fu"
 ANSWER_NAMES = {
     Answer.ENGAGED: N_("Yes, they engaged"), Answer.NOT_YET: N_("Not yet"),
     Answer.DECLINED: N_("They declined"), Answer.UNKNOWN: N_("Don't know"),
+    Answer.TURNED_AWAY: N_("Service was closed / turned them away"),
 }
 RECORDED = {
     Answer.ENGAGED: N_("Thank you. Referral %(code)s: recorded as engaged."),
     Answer.NOT_YET: N_("Thank you. Referral %(code)s: not yet."),
     Answer.DECLINED: N_("Thank you. Referral %(code)s: recorded as declined."),
     Answer.UNKNOWN: N_("Thank you. Referral %(code)s: recorded as not known."),
+    Answer.TURNED_AWAY: N_("Thank you. Referral %(code)s: not yet; the service's closure is "
+                           "counted."),
 }
 
 
@@ -53,7 +56,7 @@ async def reminder(runtime: Runtime, due: Due) -> tuple[str, InlineKeyboardMarku
                             "service": name or _("the service")}
     buttons = [InlineKeyboardButton(_(ANSWER_NAMES[a]), callback_data=f"{_PREFIX}:"
                                     f"{due.referral_id}:{a.value}") for a in Answer]
-    return text, InlineKeyboardMarkup([buttons[:2], buttons[2:]])
+    return text, InlineKeyboardMarkup([buttons[:2], buttons[2:4], buttons[4:]])
 
 
 async def send_due(bot: Bot, runtime: Runtime, now: float | None = None) -> int:
@@ -99,6 +102,10 @@ async def answered(update: Update, context: DeflectContext) -> None:
         await query.answer(_("This question has expired."))
         return
     await query.answer()
+    if answer is Answer.TURNED_AWAY:
+        referral = await context.runtime.referrals.get(referral_id)
+        if referral is not None and referral.service_id is not None:
+            await context.runtime.directory.live.report_closed(referral.service_id)
     code, again = result
     text = _(RECORDED[answer]) % {"code": shown_code(code)}
     if again:

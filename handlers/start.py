@@ -22,7 +22,8 @@ from members import JoinResult, Role
 from referrals.model import Outcome, Refused, normal_referral_code, shown_code
 
 ROLE_NAMES = {Role.OFFICER: N_("officer"), Role.PEER: N_("peer worker"),
-              Role.COORDINATOR: N_("coordinator"), Role.COMMUNITY: N_("member of the public")}
+              Role.COORDINATOR: N_("coordinator"), Role.COMMUNITY: N_("member of the public"),
+              Role.SERVICE: N_("service staff")}
 
 
 async def start(update: Update, context: DeflectContext) -> None:
@@ -51,6 +52,9 @@ async def help_command(update: Update, context: DeflectContext) -> None:
         "/checklist: the deflection checklist (officers and peers)\n"
         "/join CODE: join your agency with an invite code\n"
         "/arrived CODE: confirm a person arrived (coordinators)\n"
+        "/invite officer|peer|service ID: an invite code (coordinators)\n"
+        "/directory: services confirmed least recently (coordinators)\n"
+        "/status: your service's status now (service staff)\n"
         "/language: choose your language\n"
         "/cancel: stop what you are doing\n\n"
         "Someone may be overdosing? Call the emergency number first."))
@@ -85,6 +89,14 @@ async def join(update: Update, context: DeflectContext) -> None:
     elif result is JoinResult.WRONG_CODE or membership is None:
         await chat.send_message(_("That code is not valid or has expired. Check it with your "
                                   "coordinator."))
+    elif membership.role is Role.SERVICE:
+        names = [await context.runtime.directory.name_of(s) or s for s in membership.services]
+        await chat.send_message(_("Welcome: you joined %(agency)s as %(role)s, for %(services)s. "
+                                  "You will get a notice when someone is referred to you; "
+                                  "/status sets your service's status.")
+                                % {"agency": membership.agency.name,
+                                   "role": _(ROLE_NAMES[membership.role]),
+                                   "services": ", ".join(names)})
     else:
         await chat.send_message(_("Welcome: you joined %(agency)s as %(role)s. /checklist to "
                                   "start.") % {"agency": membership.agency.name,

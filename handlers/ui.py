@@ -18,6 +18,13 @@ PATHWAY_NAMES = {
     Pathway.COMMUNITY_RESPONSE: N_("Community response"),
 }
 
+NEED_NAMES = {
+    Need.TREATMENT: N_("Treatment"), Need.DETOX: N_("Detox"),
+    Need.MOUD: N_("MOUD (methadone, bupe)"), Need.HARM_REDUCTION: N_("Harm reduction"),
+    Need.NALOXONE: N_("Naloxone"), Need.CRISIS: N_("Mental-health crisis"),
+    Need.SHELTER: N_("Shelter"), Need.PEER_SUPPORT: N_("Peer support"),
+}
+
 
 class Prefix(StrEnum):
     """What a conversation button's data starts with: the question it answers.

@@ -7,8 +7,9 @@ implements (storage/sqlite/members.py).
 
 from members.keys import Keys, new_code
 from members.model import Agency, JoinResult, Membership, Role
-from members.ports import MemberStore
+from members.ports import MemberCount, MemberStore, Selection
 from members.service import MAX_FAILED_JOINS_PER_HOUR, MAX_FAILED_JOINS_PER_HOUR_ALL, Members
 
 __all__ = ["MAX_FAILED_JOINS_PER_HOUR", "MAX_FAILED_JOINS_PER_HOUR_ALL", "Agency", "JoinResult",
-           "Keys", "MemberStore", "Members", "Membership", "Role", "new_code"]
+           "Keys", "MemberCount", "MemberStore", "Members", "Membership", "Role", "Selection",
+           "new_code"]

@@ -11,6 +11,7 @@ class Role(StrEnum):
     PEER = "peer"
     COORDINATOR = "coordinator"
     COMMUNITY = "community"  # a member of the public: never stored as a member
+    SERVICE = "service"  # staff of one or more directory services: no checklist, no figures
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Agency:
 class Membership:
     agency: Agency
     role: Role
+    services: tuple[str, ...] = ()  # the directory services a SERVICE member works at
 
 
 class JoinResult(StrEnum):

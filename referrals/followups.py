@@ -35,10 +35,13 @@ class Answer(StrEnum):
     NOT_YET = "not_yet"
     DECLINED = "declined"
     UNKNOWN = "unknown"
+    # The service was closed or turned them away: not there yet (the next reminder still
+    # comes), and a field report for the service (directory/live.py).
+    TURNED_AWAY = "turned_away"
 
     @property
     def outcome(self) -> Outcome:
-        return Outcome(self.value)
+        return Outcome.NOT_YET if self is Answer.TURNED_AWAY else Outcome(self.value)
 
 
 def _now(now: float | None) -> int:
@@ -101,7 +104,7 @@ class FollowUps:
         """
         moment = now if now is not None else time.time()
         day = datetime.fromtimestamp(moment, UTC).date()
-        keep_below = len(self.hours) if answer is Answer.NOT_YET else None
+        keep_below = len(self.hours) if answer.outcome is Outcome.NOT_YET else None
         result = await self.store.answer(referral_id, chat_id, answer.outcome, day, keep_below)
         if result is None:
             return None

@@ -46,6 +46,14 @@ class ReferralLog:
         return await self.store.set_outcome(normal_referral_code(code), outcome,
                                             day or datetime.now(UTC).date(), agency_id)
 
+    async def record_arrival(self, referral_id: str, day: date | None = None
+                             ) -> Outcome | None:
+        """Staff of the referral's service say the person arrived (engaged), as
+        `record_outcome` would; the caller has checked that they work there. Returns the
+        outcome before (None: no such referral)."""
+        return await self.store.set_outcome_by_id(referral_id, Outcome.ENGAGED,
+                                                  day or datetime.now(UTC).date())
+
     async def confirm_arrival(self, code: str, *, agency_id: int, member_key: bytes,
                               now: datetime | None = None) -> Outcome | Refused | None:
         """A coordinator's /arrived: the person reached the service (engaged), recorded as

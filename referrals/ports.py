@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
+from referrals.handoff_model import Handoff, HandoffState
 from referrals.model import Outcome, Referral, Refused
 
 
@@ -91,6 +92,11 @@ class ReferralStore(Protocol):
         (None: no referral of this agency with a consent has this code; another agency's
         code is no different from an unknown one)."""
 
+    async def set_outcome_by_id(self, referral_id: str, outcome: Outcome, day: date
+                                ) -> Outcome | None:
+        """As `set_outcome`, for the referral with this id, whatever its agency (service
+        staff, checked by the caller); None: no such referral."""
+
     async def set_outcome_limited(self, code: str, outcome: Outcome, day: date,
                                   agency_id: int, limit: GuessLimit
                                   ) -> Outcome | Refused | None:
@@ -153,6 +159,29 @@ class UndeliveredStore(Protocol):
         """This member's confirmations, deleted as they are handed over."""
 
 
+class HandoffStore(Protocol):
+    """Hand-offs in progress (sealed: they hold chat ids), and the two columns of the
+    referral row a hand-off writes."""
+
+    async def save(self, state: HandoffState, deadline: int) -> None:
+        """Keep this state (replacing any), to be handed back by `due` at `deadline`."""
+
+    async def get(self, referral_id: str) -> HandoffState | None: ...
+
+    async def due(self, moment: int) -> list[HandoffState]:
+        """States whose deadline is at or before `moment`."""
+
+    async def end(self, referral_id: str) -> None: ...
+
+    async def set_handoff(self, referral_id: str, handoff: Handoff) -> None:
+        """Record on the referral row how its hand-off went."""
+
+    async def move(self, referral_id: str, service_id: str, distance_band: str | None
+                   ) -> None:
+        """In one transaction: the referral row's service and distance band change, its
+        move count goes up by one and its hand-off becomes `moved`."""
+
+
 class AuditStore(Protocol):
     async def add(self, day: date, member_key: bytes | None, role: str, command: str
                   ) -> None: ...
@@ -191,4 +220,5 @@ class Maintenance(Protocol):
 
 
 __all__ = ["AuditStore", "Due", "Expired", "FigureStore", "FollowUpStore", "GuessLimit",
+           "HandoffStore",
            "Maintenance", "Notice", "ReferralStore", "Reminder", "UndeliveredStore", "WeekRow"]

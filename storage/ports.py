@@ -19,6 +19,7 @@ from referrals.ports import (
     AuditStore,
     FigureStore,
     FollowUpStore,
+    HandoffStore,
     Maintenance,
     ReferralStore,
     UndeliveredStore,
@@ -59,6 +60,7 @@ class Storage(ABC):
     audit: AuditStore
     geocode: GeocodeCache
     maintenance: Maintenance
+    handoffs: HandoffStore
 
     @abstractmethod
     async def open_directory(self, *, demo: bool) -> Directory:

@@ -26,7 +26,8 @@ async def start_checklist(update: Update, context: DeflectContext) -> int:
     if update.callback_query:
         await update.callback_query.answer()
     membership = await sender_membership(update, context)
-    if membership is None or membership.role is Role.COMMUNITY:
+    # Officers, peers and coordinators; service staff answer referrals, they do not make them.
+    if membership is None or membership.role in (Role.COMMUNITY, Role.SERVICE):
         await reply(update, _(
             "The checklist is for officers and peer workers of a deflection program. "
             "Ask your coordinator for an invite code, then send /join CODE.\n"

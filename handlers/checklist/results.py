@@ -10,9 +10,9 @@ from telegram import ReplyKeyboardRemove, Update
 from telegram.error import TelegramError
 
 from bot.runtime import DeflectContext
-from directory.hours import State
-from directory.present import describe, format_distance
+from directory.present import describe, describe_live, format_distance
 from directory.search import Match, nearest, query_time
+from handlers import handoff
 from handlers.checklist.shared import END, answers_button, expired, pressed, reply, show
 from handlers.common import Draft, Flow, Step, button, end_draft, keyboard, nav_row, value_of
 from handlers.ui import Prefix
@@ -47,7 +47,7 @@ async def show_results(update: Update, context: DeflectContext, draft: Draft) ->
                           limit=draft.shown + (0 if draft.include_closed else PAGE),
                           within_m=SEARCH_RADIUS_M)
     if not draft.include_closed:
-        found = [m for m in found if m.status.state is not State.CLOSED]
+        found = [m for m in found if not m.closed]
     draft.matches = found[: draft.shown]
     locale = context.locale
     # Miles only where the installation asks for them, and only for readers in English: a
@@ -66,6 +66,10 @@ async def show_results(update: Update, context: DeflectContext, draft: Draft) ->
             lines.append("   " + _("%(distance)s · %(hours)s") % {
                 "distance": format_distance(match.distance_m, locale, miles=miles),
                 "hours": describe(match.status, moment, locale, context.translator)})
+            said = describe_live(match.live, moment, locale, context.translator,
+                                 zone=service.timezone) if match.live else None
+            if said:
+                lines.append("   " + said)
             details = [service.address] if service.address else []
             if service.walk_in:
                 details.append(_("walk-in"))
@@ -155,4 +159,9 @@ async def refer(update: Update, context: DeflectContext, draft: Draft, match: Ma
                               address=service.address or service.name)
         if service.phone:
             await reply(update, _("Phone: %(phone)s") % {"phone": service.phone})
+    if membership is not None:
+        # The warm hand-off, beside the confirmation and never before it: the service's
+        # staff are told, and the next services of these results are kept to move to.
+        await handoff.begin(update, context, logged, [
+            (m.service.id, m.distance_m) for m in draft.matches if not m.closed])
     return END

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Coroutine
-from gettext import NullTranslations
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -14,23 +13,13 @@ from telegram.ext import ConversationHandler
 from bot.runtime import DeflectContext
 from directory.model import Need
 from handlers.common import Draft, draft_of, nonce_matches
+from handlers.ui import NEED_NAMES
 
 END = ConversationHandler.END
 
 
 def need_label(context: DeflectContext, need: Need) -> str:
-    return _need_labels(context.translator)[need]
-
-
-@functools.cache
-def _need_labels(translator: NullTranslations) -> dict[Need, str]:
-    _ = translator.gettext
-    return {
-        Need.TREATMENT: _("Treatment"), Need.DETOX: _("Detox"),
-        Need.MOUD: _("MOUD (methadone, bupe)"), Need.HARM_REDUCTION: _("Harm reduction"),
-        Need.NALOXONE: _("Naloxone"), Need.CRISIS: _("Mental-health crisis"),
-        Need.SHELTER: _("Shelter"), Need.PEER_SUPPORT: _("Peer support"),
-    }
+    return context.translator.gettext(NEED_NAMES[need])
 
 
 async def reply(update: Update, text: str, **kwargs: object) -> None:

@@ -16,6 +16,7 @@ from storage.sqlite.conversations import SqliteConversationStore
 from storage.sqlite.database import open_database
 from storage.sqlite.followups import SqliteFollowUpStore, SqliteUndeliveredStore
 from storage.sqlite.geocode import SqliteGeocodeCache
+from storage.sqlite.handoff import SqliteHandoffStore
 from storage.sqlite.maintenance import SqliteMaintenance
 from storage.sqlite.members import SqliteMemberStore
 from storage.sqlite.referrals import SqliteAuditStore, SqliteFigureStore, SqliteReferralStore
@@ -45,7 +46,8 @@ class SqliteStorage(Storage):
                    undelivered=await SqliteUndeliveredStore.open(db),
                    audit=SqliteAuditStore(db),
                    geocode=SqliteGeocodeCache(db, keys.sealer("geocode")),
-                   maintenance=SqliteMaintenance(db))
+                   maintenance=SqliteMaintenance(db),
+                   handoffs=SqliteHandoffStore(db, keys.sealer("handoff")))
 
     async def open_directory(self, *, demo: bool) -> Directory:
         return await open_directory(self.db, demo=demo)

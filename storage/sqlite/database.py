@@ -27,6 +27,8 @@ MIGRATIONS: tuple[str, ...] = (
     directory_store.MIGRATION_3,
     schema.KEYS_APART,  # 10
     schema.GUESS_ATTEMPTS,  # guess_attempt: wrong /arrived codes, per member and hour
+    directory_store.MIGRATION_4,  # the live directory: staff statuses, reports, arrivals
+    schema.HANDOFF,  # 13: the warm hand-off: staff, hand-offs in progress
 )
 
 

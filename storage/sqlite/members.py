@@ -1,14 +1,19 @@
-"""Members, invites and language choices in SQLite (members/ports.py's MemberStore)."""
+"""Members, invites, service staff and language choices in SQLite (members/ports.py's
+MemberStore). Staff chats arrive sealed: this store holds no key."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
 import aiosqlite
 
 from directory.sqlite import transaction, write_lock
 from members.model import Agency, JoinResult, Membership, Role
+from members.ports import MemberCount, Selection
 from storage.sqlite.schema import KEYED_TABLES
+
+_SERVICES_SEPARATOR = ";"  # invite.services: the ids of the services an invite binds to
 
 
 class SqliteMemberStore:
@@ -80,15 +85,17 @@ class SqliteMemberStore:
         return Agency(int(rows[0][0]), str(rows[0][1]), str(rows[0][2])) if rows else None
 
     async def add_invite(self, code_key: bytes, agency: Agency, role: Role, uses: int,
-                         expires: date) -> None:
+                         expires: date, services: Sequence[str] = ()) -> None:
         async with write_lock(self.db):
             await self.db.execute(
-                "INSERT INTO invite (code_hash, agency_id, role, uses_left, expires_day) "
-                "VALUES (?, ?, ?, ?, ?)", (code_key, agency.id, role.value, uses,
-                                           expires.isoformat()))
+                "INSERT INTO invite (code_hash, agency_id, role, uses_left, expires_day, "
+                "services) VALUES (?, ?, ?, ?, ?, ?)",
+                (code_key, agency.id, role.value, uses, expires.isoformat(),
+                 _SERVICES_SEPARATOR.join(services)))
 
     async def redeem_invite(self, user_key: bytes, code_key: bytes, hour: str, today: date,
-                            max_failures: int, max_failures_everyone: int
+                            max_failures: int, max_failures_everyone: int,
+                            seal_chat: Callable[[str], bytes]
                             ) -> tuple[JoinResult, Membership | None]:
         async with transaction(self.db):
             failures = list(await self.db.execute_fetchall(
@@ -101,8 +108,8 @@ class SqliteMemberStore:
             if everyone >= max_failures_everyone:
                 return JoinResult.CEILING, None
             rows = list(await self.db.execute_fetchall(
-                "SELECT invite.agency_id, invite.role, agency.name, agency.country "
-                "FROM invite JOIN agency ON agency.id = invite.agency_id "
+                "SELECT invite.agency_id, invite.role, agency.name, agency.country, "
+                "invite.services FROM invite JOIN agency ON agency.id = invite.agency_id "
                 "WHERE code_hash = ? AND uses_left > 0 AND expires_day >= ?",
                 (code_key, today.isoformat())))
             if not rows:
@@ -111,11 +118,14 @@ class SqliteMemberStore:
                     "ON CONFLICT (user_hmac, hour) DO UPDATE SET failures = failures + 1",
                     (user_key, hour))
                 return JoinResult.WRONG_CODE, None
-            agency_id, role, name, country = rows[0]
+            agency_id, role, name, country, joined = rows[0]
+            services = tuple(str(joined).split(_SERVICES_SEPARATOR)) if joined else ()
             await self.db.execute("UPDATE invite SET uses_left = uses_left - 1 "
                                   "WHERE code_hash = ?", (code_key,))
-            await self._set_membership(user_key, agency_id, role)
-        return JoinResult.JOINED, Membership(Agency(agency_id, name, country), Role(role))
+            await self._set_membership(user_key, agency_id, role, code_key,
+                                       [(service, seal_chat(service)) for service in services])
+        return JoinResult.JOINED, Membership(Agency(agency_id, name, country), Role(role),
+                                             services)
 
     async def membership(self, user_key: bytes) -> Membership | None:
         rows = list(await self.db.execute_fetchall(
@@ -125,14 +135,65 @@ class SqliteMemberStore:
         if not rows:
             return None
         agency_id, name, country, role = rows[0]
-        return Membership(Agency(int(agency_id), str(name), str(country)), Role(role))
+        services = await self.db.execute_fetchall(
+            "SELECT service_id FROM staff WHERE member_hmac = ? ORDER BY rowid", (user_key,))
+        return Membership(Agency(int(agency_id), str(name), str(country)), Role(role),
+                          tuple(str(service) for service, in services))
 
-    async def set_membership(self, user_key: bytes, agency: Agency, role: Role) -> None:
-        async with write_lock(self.db):
-            await self._set_membership(user_key, agency.id, role.value)
+    async def set_membership(self, user_key: bytes, agency: Agency, role: Role,
+                             staff: Sequence[tuple[str, bytes]] = ()) -> None:
+        async with transaction(self.db):
+            await self._set_membership(user_key, agency.id, role.value, None, staff)
 
-    async def _set_membership(self, user_key: bytes, agency_id: int, role: str) -> None:
+    async def _set_membership(self, user_key: bytes, agency_id: int, role: str,
+                              invite_key: bytes | None, staff: Sequence[tuple[str, bytes]]
+                              ) -> None:
+        """Inside a transaction: the membership, replacing any earlier one and its staff
+        bindings (an upsert updates the member row, so nothing cascades by itself)."""
         await self.db.execute(
-            "INSERT INTO member (user_hmac, agency_id, role) VALUES (?, ?, ?) "
+            "INSERT INTO member (user_hmac, agency_id, role, invite_hash) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (user_hmac) DO UPDATE SET agency_id = excluded.agency_id, "
-            "role = excluded.role", (user_key, agency_id, role))
+            "role = excluded.role, invite_hash = excluded.invite_hash",
+            (user_key, agency_id, role, invite_key))
+        await self.db.execute("DELETE FROM staff WHERE member_hmac = ?", (user_key,))
+        await self.db.executemany(
+            "INSERT INTO staff (service_id, member_hmac, sealed_chat) VALUES (?, ?, ?)",
+            [(service, user_key, sealed) for service, sealed in staff])
+
+    async def staff(self, service_id: str) -> list[tuple[bytes, bytes]]:
+        rows = await self.db.execute_fetchall(
+            "SELECT member_hmac, sealed_chat FROM staff WHERE service_id = ? ORDER BY rowid",
+            (service_id,))
+        return [(bytes(member), bytes(sealed)) for member, sealed in rows]
+
+    async def remove_members(self, selection: Selection, *, dry_run: bool = False) -> int:
+        where, values = _where(selection)
+        if dry_run:
+            rows = list(await self.db.execute_fetchall(
+                f"SELECT count(*) FROM member WHERE {where}", values))
+            return int(rows[0][0])
+        async with transaction(self.db):
+            # Their staff bindings go with them: staff.member_hmac is ON DELETE CASCADE.
+            return (await self.db.execute(f"DELETE FROM member WHERE {where}", values)).rowcount
+
+    async def member_counts(self, agency_id: int | None = None) -> list[MemberCount]:
+        rows = await self.db.execute_fetchall(
+            "SELECT agency.name, member.role, count(*) FROM member "
+            "JOIN agency ON agency.id = member.agency_id "
+            "WHERE ? IS NULL OR agency.id = ? GROUP BY agency.name, member.role "
+            "ORDER BY agency.name, member.role", (agency_id, agency_id))
+        return [MemberCount(str(name), Role(role), int(count)) for name, role, count in rows]
+
+
+def _where(selection: Selection) -> tuple[str, tuple[object, ...]]:
+    """The WHERE clause (fixed text, values bound) of the members a selection names."""
+    if (selection.invite_key is None) == (selection.agency_id is None):
+        raise ValueError("select members by invite or by agency")
+    values: tuple[object, ...]
+    if selection.invite_key is not None:
+        where, values = "invite_hash = ?", (selection.invite_key,)
+    else:
+        where, values = "agency_id = ?", (selection.agency_id,)
+    if selection.role is not None:
+        return f"{where} AND role = ?", (*values, selection.role.value)
+    return where, values

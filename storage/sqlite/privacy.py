@@ -52,6 +52,9 @@ def _stale(ages: Ages, now: float) -> dict[str, tuple[str, object]]:
         "conversation_state": ("updated_at < ?", idle),
         "user_state": ("updated_at < ?", idle),
         "followup": ("made_at < ?", reminders_end),
+        # A hand-off's deadline is at most its end (KEEP_S after the referral); the job that
+        # ends them runs every minute.
+        "handoff": ("deadline < ?", now - _IDLE_SLACK_S),
         "geocode_cache": ("day < ?", day(PLACES_DAYS)),
         "language_choice": ("day < ?", day(ages.retention_days)),
         "undelivered": ("referral_id IN (SELECT id FROM referral WHERE created_hour < ?)",

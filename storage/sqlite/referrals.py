@@ -59,13 +59,20 @@ async def write_outcome(db: aiosqlite.Connection, where: str, key: str, outcome:
     as `outcome_may_change` allows; returns the outcome it had (None: no such referral).
     The one place an outcome is written, for the log and for follow-up answers."""
     rows = list(await db.execute_fetchall(
-        f"SELECT consent, outcome FROM referral WHERE {where} = ?", (key,)))
+        f"SELECT consent, outcome, service_id FROM referral WHERE {where} = ?", (key,)))
     if not rows:
         return None
-    consent, before = bool(rows[0][0]), Outcome(rows[0][1])
+    consent, before, service_id = bool(rows[0][0]), Outcome(rows[0][1]), rows[0][2]
     if outcome_may_change(consent, before):
         await db.execute(f"UPDATE referral SET outcome = ?, outcome_day = ? WHERE {where} = ?",
                          (outcome.value, day.isoformat(), key))
+        if outcome is Outcome.ENGAGED and service_id is not None:
+            # The live directory's "last confirmed arrival" (directory/live.py): a fact
+            # about the service, kept after the referral row is folded away.
+            await db.execute(
+                "INSERT INTO service_arrival (service_id, day) VALUES (?, ?) "
+                "ON CONFLICT (service_id) DO UPDATE SET day = max(day, excluded.day)",
+                (service_id, day.isoformat()))
     return before
 
 
@@ -154,6 +161,11 @@ class SqliteReferralStore:
                           ) -> Outcome | None:
         async with transaction(self.db):
             return await self._set_outcome(code, outcome, day, agency_id)
+
+    async def set_outcome_by_id(self, referral_id: str, outcome: Outcome, day: date
+                                ) -> Outcome | None:
+        async with transaction(self.db):
+            return await write_outcome(self.db, "id", referral_id, outcome, day)
 
     async def set_outcome_limited(self, code: str, outcome: Outcome, day: date,
                                   agency_id: int, limit: GuessLimit

@@ -191,9 +191,37 @@ CREATE TABLE guess_attempt (
 );
 """
 
+# The warm hand-off (issue 15). A referral row gains only how its hand-off went (none,
+# expected, declined, moved, no_answer) and how often it moved to another service. Service
+# staff are members (role "service") bound to the services they work at, each binding with
+# the member's chat sealed to it (AES-GCM, bound to member and service), so that a notice can
+# reach them. An invite for staff names its services. A member remembers (as its keyed hash)
+# the invite it joined with, so that `deflect members remove --invite` finds them. A hand-off
+# in progress keeps, sealed, the chats and messages it edits and the next services to offer;
+# it is deleted when it ends.
+HANDOFF = """
+ALTER TABLE referral ADD COLUMN handoff TEXT NOT NULL DEFAULT 'none';
+ALTER TABLE referral ADD COLUMN moves INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE invite ADD COLUMN services TEXT NOT NULL DEFAULT '';
+ALTER TABLE member ADD COLUMN invite_hash BLOB;
+CREATE TABLE staff (
+    service_id TEXT NOT NULL,
+    member_hmac BLOB NOT NULL REFERENCES member(user_hmac) ON DELETE CASCADE,
+    sealed_chat BLOB NOT NULL,
+    PRIMARY KEY (service_id, member_hmac)
+);
+CREATE INDEX staff_member ON staff(member_hmac);
+CREATE TABLE handoff (
+    referral_id TEXT PRIMARY KEY REFERENCES referral(id) ON DELETE CASCADE,
+    sealed BLOB NOT NULL,
+    deadline INTEGER NOT NULL
+);
+CREATE INDEX handoff_deadline ON handoff(deadline);
+"""
+
 # What only the key can read or match, and the key's check value: a database with a row in
 # any of them needs its key to start, and `deflect forget-key` empties them. The referral
 # log, the figures, agencies, the audit trail and the directory are not keyed.
 KEYED_TABLES = ("member", "invite", "language_choice", "join_attempt", "guess_attempt",
                 "undelivered", "followup", "conversation_state", "user_state", "geocode_cache",
-                "installation", "key_check")
+                "installation", "key_check", "staff", "handoff")

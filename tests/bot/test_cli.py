@@ -1,14 +1,22 @@
-"""The `deflect directory` command line: exit codes, messages, and nothing changed on error."""
+"""The `deflect directory`, `invite` and `members` command lines: exit codes, messages, and
+nothing changed on error."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from bot.keys import key_text
+from members import Members, Role
+from members.keys import Keys
+from storage.sqlite import SqliteStorage
 from tests.conftest import service_row
 
 WriteCsv = Callable[..., Path]
@@ -260,3 +268,89 @@ def test_features_left_out_with_a_warning_are_counted_and_named(
         "1 to import, 0 repaired, 0 skipped, 1 left out (see the warnings), 0 out of scope "
         "(no need)",
         "left out: Needle exchange"]
+
+
+def _rows(db: Path, query: str) -> list[tuple[object, ...]]:
+    with closing(sqlite3.connect(db)) as connection:
+        return list(connection.execute(query))
+
+
+async def _join(db: Path, keys: Keys, code: str, *users: int) -> list[tuple[int, ...]]:
+    """Join `users` with the invite `code`; each service's staff chats."""
+    storage = await SqliteStorage.open(db, keys)
+    try:
+        members = await Members.open(storage.members, keys)
+        for user in users:
+            await members.join(user, code)
+        police = await members.ensure_agency("Chicago PD", "US")
+        await members.add_member(3003, police, Role.OFFICER)
+        return [tuple(await members.staff_chats(service)) for service in ("demo-001",
+                                                                            "demo-002")]
+    finally:
+        await storage.close()
+
+
+def test_an_invite_for_service_staff_names_the_services(
+        capsys: pytest.CaptureFixture[str], db_path: Path, keys: Keys,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEFLECT_KEY", key_text(keys))
+    code, out, err = run(capsys, "invite", "--service", "demo-001", "--db", str(db_path))
+    assert (code, err) == (0, "")
+    first, uses, days, staff = out.splitlines()
+    assert first.startswith("Invite code for service at Lakeshore Detox Center (demo): ")
+    assert (uses, days) == ("It can be used 1 time.", "It expires in 7 days.")
+    assert staff == "Staff of Lakeshore Detox Center (demo) (demo-001)"
+    invite = first.rsplit(" ", 1)[1]
+    assert asyncio.run(_join(db_path, keys, invite, 5_555_000_111)) == [(5_555_000_111,), ()]
+    assert _rows(db_path, "SELECT name, country FROM agency ORDER BY id")[0] == (
+        "Lakeshore Detox Center (demo)", "US")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--service", "demo-001", "--service", "nowhere-9"], "has the id nowhere-9; nothing"),
+    (["--role", "service", "--agency", "Lakeshore"], "--role service needs the services"),
+    (["--role", "officer", "--service", "demo-001"], "leave out --role"),
+    (["--role", "officer"], "give --agency and --role"),
+])
+def test_an_invite_with_unknown_services_or_a_wrong_role_is_refused(
+        capsys: pytest.CaptureFixture[str], db_path: Path, argv: list[str], message: str
+        ) -> None:
+    code, out, err = run(capsys, "invite", *argv, "--db", str(db_path))
+    assert (code, out) == (2, "")
+    assert message in err
+    if db_path.exists():
+        assert _rows(db_path, "SELECT * FROM invite") == []
+
+
+def test_members_remove_asks_for_yes_then_removes_and_is_audited(
+        capsys: pytest.CaptureFixture[str], db_path: Path, keys: Keys,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEFLECT_KEY", key_text(keys))
+    _code, out, _err = run(capsys, "invite", "--service", "demo-001", "--service", "demo-002",
+                           "--uses", "2", "--db", str(db_path))
+    invite = out.splitlines()[0].rsplit(" ", 1)[1]
+    both = (5_555_000_111, 5_555_000_222)
+    assert asyncio.run(_join(db_path, keys, invite, *both)) == [both, both]
+    code, out, err = run(capsys, "members", "remove", "--invite", invite, "--db", str(db_path))
+    assert (code, out) == (2, "")
+    assert err == "This removes 2 members. Run again with --yes to do it.\n"
+    assert len(_rows(db_path, "SELECT * FROM staff")) == 4
+    code, out, err = run(capsys, "members", "list", "--db", str(db_path))
+    assert (code, err) == (0, "")
+    assert out == ("Chicago PD\tofficer\t1\n"
+                   "Lakeshore Detox Center (demo)\tservice\t2\n")
+    code, out, _err = run(capsys, "members", "remove", "--invite", invite, "--yes",
+                          "--db", str(db_path))
+    assert (code, json.loads(out)) == (0, {"members": 2})
+    assert _rows(db_path, "SELECT * FROM staff") == []
+    assert _rows(db_path, "SELECT role FROM member") == [("officer",)]
+    code, out, _err = run(capsys, "members", "remove", "--agency", "Chicago PD", "--role",
+                          "peer", "--yes", "--db", str(db_path))
+    assert (code, json.loads(out)) == (0, {"members": 0})
+    code, out, err = run(capsys, "members", "remove", "--agency", "Nowhere PD", "--yes",
+                         "--db", str(db_path))
+    assert (code, out, err) == (2, "", "No agency is named Nowhere PD.\n")
+    assert _rows(db_path, "SELECT role, command FROM audit ORDER BY rowid") == [
+        ("cli", "members list"), ("cli", "members remove --invite"),
+        ("cli", "members remove --agency --role peer")]
+    assert invite.encode() not in db_path.read_bytes()

@@ -160,7 +160,7 @@ async def test_200_referrals_leave_no_identifier_anywhere_in_the_database(tmp_pa
         columns = [r[1] for r in connection.execute("PRAGMA table_info(referral)")]
         assert columns == ["id", "code", "created_hour", "pathway", "referrer_role",
                            "agency_id", "needs", "service_id", "area_cell", "distance_band",
-                           "consent", "outcome", "outcome_day"]
+                           "consent", "outcome", "outcome_day", "handoff", "moves"]
         for (hour,) in connection.execute("SELECT created_hour FROM referral"):
             assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:00Z", hour)
         cells = {cell for (cell,) in connection.execute("SELECT area_cell FROM referral")}
@@ -172,5 +172,8 @@ async def test_200_referrals_leave_no_identifier_anywhere_in_the_database(tmp_pa
     # And `deflect privacy-check` agrees: nothing found, nothing held in transient tables.
     findings, transient = check(db_path)
     assert findings == []
+    # Each officer's referral keeps its hand-off (chat sealed) for 12 hours: reports and
+    # "next nearest" work until then.
+    handoffs = len(people) // 2  # every other person was referred by an officer
     assert transient == {"conversation_state": 0, "user_state": 0, "followup": 0,
-                         "geocode_cache": 0}
+                         "geocode_cache": 0, "handoff": handoffs}

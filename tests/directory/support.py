@@ -18,9 +18,16 @@ from babel import Locale
 
 from directory import cli as directory_cli
 from directory.sqlite import open_migrated
-from directory.store import MIGRATION_1, MIGRATION_2, MIGRATION_3, Directory, directory_in
+from directory.store import (
+    MIGRATION_1,
+    MIGRATION_2,
+    MIGRATION_3,
+    MIGRATION_4,
+    Directory,
+    directory_in,
+)
 
-DIRECTORY_MIGRATIONS = (MIGRATION_1, MIGRATION_2, MIGRATION_3)
+DIRECTORY_MIGRATIONS = (MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4)
 
 
 async def open_database(path: str | os.PathLike[str]) -> aiosqlite.Connection:

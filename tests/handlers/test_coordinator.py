@@ -109,3 +109,97 @@ async def test_stats_never_show_another_agencys_referrals(
     photos = [c for c in fake_telegram.calls
               if c.method == "sendPhoto" and int(c.params["chat_id"]) == sam.chat]
     assert photos == []
+
+
+async def test_a_coordinator_invites_the_staff_of_a_service(
+        bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
+    kim = FakeUser(fake_telegram, 3003, first_name="Kim")
+    await make_member(bot, kim, Role.COORDINATOR)
+    await kim.send("/invite service demo-001 demo-002")
+    reply = str((await kim.reply("Invite code for service staff at Chicago PD: ")
+                 ).params["text"])
+    assert "Staff of Lakeshore Detox Center (demo) (demo-001)" in reply
+    assert "Staff of Near West Withdrawal Unit (demo) (demo-002)" in reply
+    code = reply.splitlines()[0].rsplit(" ", 1)[1]
+    ana = FakeUser(fake_telegram, 5_555_000_111, first_name="Ana")
+    await ana.send(f"/join {code}")
+    await ana.reply()  # the welcome: see test_staff_are_welcomed_when_they_join
+    members = runtime(bot).members
+    membership = await members.membership(ana.id)
+    assert membership is not None
+    assert (membership.agency.name, membership.role, membership.services) == (
+        "Chicago PD", Role.SERVICE, ("demo-001", "demo-002"))
+    assert await members.staff_chats("demo-001") == [ana.chat]
+    assert list(await database(bot).execute_fetchall("SELECT role, command FROM audit")) == [
+        ("coordinator", "/invite")]
+    # One use only.
+    lee = FakeUser(fake_telegram, 5_555_000_222)
+    await lee.send(f"/join {code}")
+    await lee.reply("That code is not valid or has expired.")
+
+
+async def test_staff_are_welcomed_when_they_join(
+        bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
+    members = runtime(bot).members
+    code = await members.invite(await members.ensure_agency("Lakeshore", "US"), Role.SERVICE,
+                                services=["demo-001"])
+    ana = FakeUser(fake_telegram, 5_555_000_111)
+    await ana.send(f"/join {code}")
+    await ana.reply("Welcome: you joined Lakeshore", wait_s=3)
+
+
+async def test_invite_for_officers_peers_and_what_is_refused(
+        bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
+    kim = FakeUser(fake_telegram, 3003, first_name="Kim")
+    await make_member(bot, kim, Role.COORDINATOR)
+    await kim.send("/invite peer")
+    code = str((await kim.reply("Invite code for a peer worker at Chicago PD: ")
+                ).params["text"]).splitlines()[0].rsplit(" ", 1)[1]
+    sam = FakeUser(fake_telegram, 5_555_000_333)
+    await sam.send(f"/join {code}")
+    await sam.reply("Welcome: you joined Chicago PD as peer worker.")
+    for wrong in ("/invite", "/invite coordinator", "/invite service", "/invite officer x"):
+        await kim.send(wrong)
+        await kim.reply("Send /invite officer, /invite peer, or /invite service")
+    await kim.send("/invite service demo-001 nowhere-9")
+    await kim.reply("No service in the directory has the id nowhere-9. No invite was made.")
+    dana = FakeUser(fake_telegram, 1001)
+    await make_member(bot, dana, Role.OFFICER)
+    staff = FakeUser(fake_telegram, 1002)
+    members = runtime(bot).members
+    await members.add_member(staff.id, await members.ensure_agency("Lakeshore", "US"),
+                             Role.SERVICE, services=["demo-001"])
+    for user in (dana, staff, FakeUser(fake_telegram, 7007)):
+        await user.send("/invite service demo-001")
+        await user.reply("Only a program coordinator can make invites.")
+    invites = list(await database(bot).execute_fetchall("SELECT role, services FROM invite"))
+    assert invites == [("peer", "")]  # the peer's, used: nothing else was made
+
+
+async def _staff(bot: DeflectApplication, fake_telegram: FakeTelegram) -> FakeUser:
+    staff = FakeUser(fake_telegram, 5_555_000_444)
+    members = runtime(bot).members
+    await members.add_member(staff.id, await members.ensure_agency("Lakeshore", "US"),
+                             Role.SERVICE, services=["demo-001"])
+    return staff
+
+
+async def test_staff_get_no_figures_no_arrivals_and_no_checklist_button(
+        bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
+    staff = await _staff(bot, fake_telegram)
+    await staff.send("/stats")
+    await staff.reply("Only a program coordinator can see the figures.")
+    await staff.send("/arrived 7H5S-3VQK")
+    await staff.reply("Only a program coordinator can confirm arrivals.")
+    await staff.send("/start")
+    buttons = [button["text"] for row in (await staff.reply("Deflect finds")).params[
+        "reply_markup"]["inline_keyboard"] for button in row]
+    assert "Start the deflection checklist" not in buttons
+    assert list(await database(bot).execute_fetchall("SELECT * FROM audit")) == []
+
+
+async def test_staff_are_refused_the_checklist(
+        bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
+    staff = await _staff(bot, fake_telegram)
+    await staff.send("/checklist")
+    await staff.reply("The checklist is for officers and peer workers", wait_s=3)

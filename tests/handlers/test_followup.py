@@ -67,7 +67,8 @@ async def test_reminders_at_24_and_72_hours_survive_a_restart_and_record_the_ans
         first = await user.reply("Did the person get to the service?")
         assert code in first.params["text"]
         assert "Lakeshore Detox Center (demo)" in first.params["text"]
-        assert user.buttons() == ["Yes, they engaged", "Not yet", "They declined", "Don't know"]
+        assert user.buttons() == ["Yes, they engaged", "Not yet", "They declined", "Don't know",
+                                  "Service was closed / turned them away"]
         await user.press("Not yet")
         edited = await user.reply(f"Referral {code}: not yet.")
         assert "I will ask again later." in edited.params["text"]
