@@ -39,6 +39,7 @@ from telegram import Update
 from bot.app import build_application, running
 from bot.settings import Settings
 from members import Role
+from referrals.model import shown_code
 from tests.fake_nominatim import FakeNominatim
 from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser, RandomFaults
 from tests.officers import STALLED_PLACE, complete_checklist
@@ -139,7 +140,8 @@ async def measure(conversations: int, in_flight: int, stall_s: float,
         await driver.wait()
         with sqlite3.connect(db_path) as connection:
             referrals = connection.execute("SELECT count(*) FROM referral").fetchone()[0]
-            logged = {code for (code,) in connection.execute("SELECT code FROM referral")}
+            logged = {shown_code(code) for (code,) in connection.execute(
+                "SELECT code FROM referral")}
     codes = summary.pop("codes")
     return {"conversations": conversations, "in_flight": in_flight, "referrals": referrals,
             # Confirmations that reached their officer, and whose code is in the log.

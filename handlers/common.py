@@ -12,6 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.runtime import DeflectContext
 from directory.hours import HoursStatus, State
+from directory.live import Live
 from directory.model import Need, Service
 from directory.search import Match
 from handlers.ui import Prefix
@@ -118,6 +119,7 @@ def _match_to_json(match: Match) -> dict[str, Any]:
         "next_change": match.status.next_change.isoformat() if match.status.next_change
         else None,
         "comment": match.status.comment,
+        "live": match.live.as_json() if match.live else None,
     }
 
 
@@ -125,9 +127,10 @@ def _match_from_json(data: dict[str, Any]) -> Match:
     fields = dict(data["service"])
     fields["categories"] = frozenset(Need(n) for n in fields["categories"])
     change = data["next_change"]
+    live = data.get("live")  # drafts saved before the live directory have none
     return Match(Service(**fields), data["distance_m"], HoursStatus(
         State(data["state"]), datetime.fromisoformat(change) if change else None,
-        data["comment"]))
+        data["comment"]), Live.from_json(live) if live else None)
 
 
 DRAFT = "draft"

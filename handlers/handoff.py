@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable
 from gettext import NullTranslations
 
-from telegram import Bot, InlineKeyboardMarkup, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
@@ -101,34 +101,56 @@ async def _notify(bot: Bot, runtime: Runtime, referral: Referral, state: Handoff
     return sent
 
 
-async def begin(update: Update, context: DeflectContext, referral: Referral,
-                alternatives: Iterable[tuple[str, float]]) -> None:
-    """After the officer's confirmation: tell the service's staff (if it has any) and show
-    in the confirmation where the hand-off stands. A repeat press shows it again."""
+async def prepare(context: DeflectContext, referral: Referral, chat_id: int,
+                  alternatives: Iterable[tuple[str, float]]) -> tuple[HandoffState, bool]:
+    """The hand-off of a referral just logged, before its confirmation is shown (whose
+    buttons it gives: `officer_buttons`), and whether an earlier press began it already."""
     runtime = context.runtime
-    chat = update.effective_chat
-    query = update.callback_query
-    if chat is None or chat.type != chat.PRIVATE or referral.service_id is None:
-        return
-    message_id = query.message.message_id if query is not None and query.message else None
     state = await runtime.handoffs.get(referral.id)
-    if state is not None:  # begun by an earlier press: the confirmation just shown is new
-        state.officer_message = message_id
+    if state is not None:
+        return state, True
+    return runtime.handoffs.begin(referral, chat_id, str(context.locale), alternatives), False
+
+
+def first_buttons(context: DeflectContext, state: HandoffState) -> InlineKeyboardMarkup | None:
+    return officer_buttons(translations(state.locale), state)
+
+
+async def begin(update: Update, context: DeflectContext, referral: Referral,
+                state: HandoffState, begun: bool) -> None:
+    """After the officer's confirmation (never before it): tell the service's staff, if it
+    has any, and show in the confirmation that they were told. A repeat press (`begun`)
+    shows where the hand-off stands in the confirmation it has just shown again."""
+    runtime = context.runtime
+    query = update.callback_query
+    state.officer_message = (query.message.message_id if query is not None and query.message
+                             else None)
+    if begun:
         await runtime.handoffs.save(state)
-    else:
-        state = runtime.handoffs.begin(referral, chat.id, str(context.locale), alternatives)
-        state.officer_message = message_id
-        await runtime.handoffs.asked(state, await _notify(context.bot, runtime, referral, state))
-    await show_officer(context.bot, runtime, referral, state)
+        await show_officer(context.bot, runtime, referral, state)
+        return
+    notices = await _notify(context.bot, runtime, referral, state)
+    await runtime.handoffs.asked(state, notices)
+    if notices:
+        await show_officer(context.bot, runtime, referral, state)
+
+
+def _button(update: Update) -> tuple[CallbackQuery, str, str] | None:
+    """The pressed button's query, referral id and action ("<prefix>:<id>:<action>")."""
+    query = update.callback_query
+    if query is None or query.data is None or update.effective_user is None:
+        return None
+    _prefix, referral_id, action = query.data.split(":")
+    return query, referral_id, action
 
 
 async def staff_pressed(update: Update, context: DeflectContext) -> None:
     """A staff member's answer, or the person's arrival, on a notice."""
     _ = context.translator.gettext
-    query, user = update.callback_query, update.effective_user
-    if query is None or query.data is None or user is None:
+    pressed, user = _button(update), update.effective_user
+    if pressed is None or user is None:
         return
-    _prefix, referral_id, action = query.data.split(":")
+    query, referral_id, action = pressed
     runtime = context.runtime
     referral = await runtime.referrals.get(referral_id)
     if referral is None:
@@ -167,10 +189,10 @@ async def officer_pressed(update: Update, context: DeflectContext) -> None:
     """The officer's buttons on the confirmation: how the person travels, the service was
     closed or turned them away, the next nearest open service."""
     _ = context.translator.gettext
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or query.data is None or chat is None:
+    pressed, chat = _button(update), update.effective_chat
+    if pressed is None or chat is None:
         return
-    _prefix, referral_id, action = query.data.split(":")
+    query, referral_id, action = pressed
     runtime = context.runtime
     state = await runtime.handoffs.get(referral_id)
     referral = await runtime.referrals.get(referral_id)

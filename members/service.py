@@ -125,8 +125,9 @@ class Members:
     async def remove(self, *, invite: str | None = None, agency: Agency | None = None,
                      role: Role | None = None, dry_run: bool = False) -> int:
         """Remove the members who joined with the invite `invite` (its code), or those of
-        `agency`; either only in `role` if given. Their staff bindings go with them.
-        Returns how many (`dry_run`: counted, nothing removed)."""
+        `agency`; either only in `role` if given. Their staff bindings go with them, and an
+        invite named has no uses left. Returns how many (`dry_run`: counted, nothing
+        removed)."""
         if (invite is None) == (agency is None):
             raise ValueError("remove members by invite or by agency")
         selection = Selection(invite_key=None if invite is None else self.keys.invite(invite),

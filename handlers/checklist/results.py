@@ -144,8 +144,14 @@ async def refer(update: Update, context: DeflectContext, draft: Draft, match: Ma
         text = _("Referral logged. Code: %(code)s\nShow the code at %(name)s.")
     else:
         text = _("Your referral code: %(code)s\nShow it at %(name)s. No name needed.")
+    # The warm hand-off of a member's referral: its buttons (the service was closed, next
+    # nearest) come with the confirmation; its staff are told after it, never before.
+    state = await handoff.prepare(context, logged, chat.id, [
+        (m.service.id, m.distance_m) for m in draft.matches if not m.closed]
+    ) if reminder is not None and chat is not None else None
     try:
-        await show(update, text % {"code": shown_code(logged.code), "name": name})
+        await show(update, text % {"code": shown_code(logged.code), "name": name},
+                   handoff.first_buttons(context, state[0]) if state else None)
     except TelegramError as error:
         # Retries (bot/network.py) have given up. The referral is logged; the member sees
         # the confirmation, with its code, the next time they write to the bot.
@@ -159,9 +165,6 @@ async def refer(update: Update, context: DeflectContext, draft: Draft, match: Ma
                               address=service.address or service.name)
         if service.phone:
             await reply(update, _("Phone: %(phone)s") % {"phone": service.phone})
-    if membership is not None:
-        # The warm hand-off, beside the confirmation and never before it: the service's
-        # staff are told, and the next services of these results are kept to move to.
-        await handoff.begin(update, context, logged, [
-            (m.service.id, m.distance_m) for m in draft.matches if not m.closed])
+    if state is not None:
+        await handoff.begin(update, context, logged, *state)
     return END

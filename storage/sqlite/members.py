@@ -173,6 +173,10 @@ class SqliteMemberStore:
                 f"SELECT count(*) FROM member WHERE {where}", values))
             return int(rows[0][0])
         async with transaction(self.db):
+            if selection.invite_key is not None:
+                # The invite they joined with lets nobody else in after them.
+                await self.db.execute("UPDATE invite SET uses_left = 0 WHERE code_hash = ?",
+                                      (selection.invite_key,))
             # Their staff bindings go with them: staff.member_hmac is ON DELETE CASCADE.
             return (await self.db.execute(f"DELETE FROM member WHERE {where}", values)).rowcount
 

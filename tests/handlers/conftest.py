@@ -95,3 +95,13 @@ async def pick_detox_and_share_location(user: FakeUser) -> None:
     await user.reply("Where are you?")
     await user.share_location(*CHICAGO_LOOP)
     await user.reply("Nearest services")
+
+
+async def officer_at_results(bot: DeflectApplication, server: FakeTelegram,
+                             user_id: int = 1001) -> FakeUser:
+    """An officer of Chicago PD at the results for detox near the Loop."""
+    user = officer(server, user_id)
+    await make_member(bot, user, Role.OFFICER)
+    await walk_to_needs(user)
+    await pick_detox_and_share_location(user)
+    return user

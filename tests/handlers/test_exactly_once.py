@@ -18,25 +18,22 @@ from pathlib import Path
 import pytest
 
 from bot.app import DeflectApplication
-from bot.keys import KeyRing
-from bot.settings import Settings
-from members import Members, Role
+from members import Role
 from members.keys import CODE_ALPHABET
 from referrals.model import Pathway, Referral, shown_code
 from referrals.ports import Reminder
-from storage import open_storage
 from storage.sqlite import SqliteStorage
 from tests.fake_telegram import FakeTelegram, FakeUser, Fault
 from tests.handlers.conftest import (
     database,
     make_member,
-    officer,
+    officer_at_results,
     pick_detox_and_share_location,
     referral_rows,
     runtime,
     walk_to_needs,
 )
-from tests.handlers.test_restart import start_bot
+from tests.handlers.test_restart import officer_in_file, start_bot
 
 FORCED = "AAAABBBB"
 
@@ -57,11 +54,7 @@ async def until(condition: object, wait_s: float = 20) -> None:
 
 async def test_sigkill_between_the_log_and_the_confirmation_then_another_press_shows_the_log(
         fake_telegram: FakeTelegram, db_path: Path) -> None:
-    keys = await KeyRing(Settings(db_path=db_path)).keys()
-    storage = await open_storage(db_path, keys)
-    members = await Members.open(storage.members, keys)
-    await members.add_member(1001, await members.ensure_agency("Chicago PD", "US"), Role.OFFICER)
-    await storage.close()
+    await officer_in_file(db_path)
 
     first = await start_bot(fake_telegram, db_path)
     user = FakeUser(fake_telegram, 1001)
@@ -131,10 +124,7 @@ async def test_a_code_clash_draws_another_code_for_members_of_the_public(
 async def test_a_failure_while_logging_writes_nothing_and_the_same_press_works_again(
         bot: DeflectApplication, fake_telegram: FakeTelegram,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    user = officer(fake_telegram)
-    await make_member(bot, user, Role.OFFICER)
-    await walk_to_needs(user)
-    await pick_detox_and_share_location(user)
+    user = await officer_at_results(bot, fake_telegram)
     results = user.last_keyboard_message()
     store = runtime(bot).storage.referrals
     write = store.write_reminder  # type: ignore[attr-defined]
@@ -167,10 +157,7 @@ async def test_a_failure_while_logging_writes_nothing_and_the_same_press_works_a
 
 async def test_codes_are_eight_characters_shown_in_two_groups_and_arrived_takes_any_form(
         bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
-    user = officer(fake_telegram)
-    await make_member(bot, user, Role.OFFICER)
-    await walk_to_needs(user)
-    await pick_detox_and_share_location(user)
+    user = await officer_at_results(bot, fake_telegram)
     await user.press("Refer to 1")
     shown = shown_in(str((await user.reply("Referral logged")).params["text"]), "Code: ")
     (row,) = await referral_rows(bot)

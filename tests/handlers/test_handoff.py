@@ -17,12 +17,9 @@ from storage.sqlite.privacy import Ages, check
 from tests.fake_telegram import FakeTelegram, FakeUser
 from tests.handlers.conftest import (
     CHICAGO_LOOP,
-    make_member,
-    officer,
-    pick_detox_and_share_location,
+    officer_at_results,
     referral_rows,
     runtime,
-    walk_to_needs,
 )
 
 STAFF_A, STAFF_B, STAFF_C = 918_273_645, 918_273_646, 918_273_647
@@ -54,12 +51,9 @@ def confirmation(fake_telegram: FakeTelegram, user: FakeUser) -> dict[str, objec
 async def test_refer_decline_move_expect_arrive_one_referral(
         bot: DeflectApplication, fake_telegram: FakeTelegram, db_path: Path) -> None:
     first, second, _third = await detox_near_the_loop(bot)
-    user = officer(fake_telegram)
-    await make_member(bot, user, Role.OFFICER)
     a = await staff(bot, fake_telegram, STAFF_A, first)
     b = await staff(bot, fake_telegram, STAFF_B, second)
-    await walk_to_needs(user)
-    await pick_detox_and_share_location(user)
+    user = await officer_at_results(bot, fake_telegram)
     a._mark()
     await user.press("Refer to 1")
     await user.reply("Referral logged")
@@ -111,11 +105,8 @@ async def test_refer_decline_move_expect_arrive_one_referral(
 async def test_no_answer_tells_the_officer_and_changes_nothing_else(
         bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
     first, _second, _third = await detox_near_the_loop(bot)
-    user = officer(fake_telegram)
-    await make_member(bot, user, Role.OFFICER)
     a = await staff(bot, fake_telegram, STAFF_A, first)
-    await walk_to_needs(user)
-    await pick_detox_and_share_location(user)
+    user = await officer_at_results(bot, fake_telegram)
     await user.press("Refer to 1")
     await a.reply("Someone is on their way")
     assert await no_answer(bot.bot, runtime(bot)) == 0  # not yet
@@ -135,12 +126,9 @@ async def test_no_answer_tells_the_officer_and_changes_nothing_else(
 async def test_only_the_services_own_staff_answer_and_forged_buttons_do_nothing(
         bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
     first, second, _third = await detox_near_the_loop(bot)
-    user = officer(fake_telegram)
-    await make_member(bot, user, Role.OFFICER)
     a = await staff(bot, fake_telegram, STAFF_A, first)
     c = await staff(bot, fake_telegram, STAFF_C, second)
-    await walk_to_needs(user)
-    await pick_detox_and_share_location(user)
+    user = await officer_at_results(bot, fake_telegram)
     await user.press("Refer to 1")
     notice = await a.reply("Someone is on their way")
     markup = notice.params["reply_markup"]

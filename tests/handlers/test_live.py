@@ -105,3 +105,24 @@ async def test_a_field_report_makes_others_call_first_and_the_coordinator_sees_i
     assert " · 1 · " in lakeshore  # one report in the last 30 days
     await other.send("/directory")
     await other.reply("Only a program coordinator")
+
+
+def test_a_draft_keeps_what_staff_said_of_its_results_across_a_restart() -> None:
+    import json
+    from datetime import UTC, datetime
+
+    from directory.hours import HoursStatus, State
+    from directory.live import Live, LiveState
+    from directory.model import Service
+    from directory.search import Match
+    from handlers.common import Draft, Flow
+
+    service = Service(id="s1", name="Detox", categories=frozenset({Need.DETOX}), lat=41.9,
+                      lon=-87.6, opening_hours="24/7", timezone="America/Chicago")
+    said = Live(LiveState.CLOSED, None, datetime(2026, 12, 2, 6, tzinfo=UTC),
+                datetime(2026, 12, 1, 15, tzinfo=UTC))
+    draft = Draft(Flow.FIND_HELP, None, matches=[
+        Match(service, 1200.0, HoursStatus(State.OPEN, None, ""), said)])
+    again = Draft.from_json(json.loads(json.dumps(draft.to_json())))
+    assert again.matches == draft.matches
+    assert again.matches[0].closed  # closed by its staff, whatever its hours say

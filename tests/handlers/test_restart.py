@@ -40,13 +40,19 @@ async def state_is(db_path: Path, step: int, wait_s: float = 10) -> None:
     raise AssertionError(f"conversation state never became {step}: {rows}")
 
 
-async def test_sigkill_mid_checklist_then_finish_the_referral(
-        fake_telegram: FakeTelegram, db_path: Path) -> None:
+async def officer_in_file(db_path: Path, user_id: int = 1001) -> None:
+    """An officer of Chicago PD in the database file, before the bot starts on it."""
     keys = await KeyRing(Settings(db_path=db_path)).keys()  # the key file, as the bot's
     storage = await open_storage(db_path, keys)
     members = await Members.open(storage.members, keys)
-    await members.add_member(1001, await members.ensure_agency("Chicago PD", "US"), Role.OFFICER)
+    await members.add_member(user_id, await members.ensure_agency("Chicago PD", "US"),
+                             Role.OFFICER)
     await storage.close()
+
+
+async def test_sigkill_mid_checklist_then_finish_the_referral(
+        fake_telegram: FakeTelegram, db_path: Path) -> None:
+    await officer_in_file(db_path)
 
     first = await start_bot(fake_telegram, db_path)
     user = FakeUser(fake_telegram, 1001)

@@ -110,7 +110,7 @@ async def test_remove_by_invite_or_by_agency_takes_the_staff_bindings_along(
         storage: SqliteStorage, keys: Keys) -> None:
     members = await _members(storage, keys)
     detox = await members.ensure_agency("Lakeshore Detox Center (demo)", "US")
-    staff = await members.invite(detox, Role.SERVICE, uses=2, services=["demo-001"])
+    staff = await members.invite(detox, Role.SERVICE, uses=3, services=["demo-001"])
     await members.join(DANA, staff)
     await members.join(SAM, staff)
     police = await members.ensure_agency("Chicago PD", "US")
@@ -122,6 +122,9 @@ async def test_remove_by_invite_or_by_agency_takes_the_staff_bindings_along(
     assert await members.membership(DANA) is None
     assert await members.staff_chats("demo-001") == []
     assert list(await storage.db.execute_fetchall("SELECT * FROM staff")) == []
+    # Its third use is gone with them: nobody else joins with it.
+    result, joined = await members.join(LEE + 2, staff)
+    assert (result, joined) == (JoinResult.WRONG_CODE, None)
     assert await members.remove(agency=police, role=Role.OFFICER) == 1
     assert await members.membership(LEE) is None
     assert await members.membership(LEE + 1) is not None
