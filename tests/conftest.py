@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiosqlite
+import asyncpg
 import pytest
 
 from bot.i18n import compile_catalogs
@@ -16,6 +19,7 @@ from members.keys import Keys, new_master_key
 from storage.sqlite import SqliteStorage
 from storage.sqlite.database import open_database
 from tests.fake_telegram import FakeTelegram
+from tests.postgres_server import PostgresServer, postgres_server
 
 Row = dict[str, str]
 
@@ -90,3 +94,36 @@ def keys() -> Keys:
 async def storage(db: aiosqlite.Connection, db_path: Path, keys: Keys) -> SqliteStorage:
     """Every store on the test's SQLite file (the `db` fixture's connection)."""
     return await SqliteStorage.on(db, str(db_path), keys)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL for the session, started only if a test asks for it; it
+    fails (never skips) when it cannot start (tests/postgres_server.py)."""
+    with postgres_server() as server:
+        yield server
+
+
+@asynccontextmanager
+async def fresh_database(server: PostgresServer) -> AsyncIterator[str]:
+    """A new database on `server` for one test (its URL), dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(server.url())
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    try:
+        yield server.url(name)
+    finally:
+        admin = await asyncpg.connect(server.url())
+        try:
+            await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        finally:
+            await admin.close()
+
+
+@pytest.fixture
+async def postgres_url(postgres: PostgresServer) -> AsyncIterator[str]:
+    async with fresh_database(postgres) as url:
+        yield url

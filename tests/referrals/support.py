@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from directory.model import Need
 from members import Members
 from members.keys import Keys, new_master_key
 from referrals.log import ReferralLog
 from referrals.model import Outcome, Pathway, Referral
-from storage.sqlite import SqliteStorage
+from storage.ports import Storage
+
+S = TypeVar("S", bound=Storage)
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 
 
-async def log_referral(storage: SqliteStorage, pathway: Pathway, *, consent: bool = True,
+async def log_referral(storage: Storage, pathway: Pathway, *, consent: bool = True,
                agency_id: int | None = 1, engaged_after: int | None = None,
                when: datetime = NOW, service: str = "demo-001",
                needs: tuple[Need, ...] = (Need.DETOX,)) -> Referral:
@@ -30,7 +33,7 @@ async def log_referral(storage: SqliteStorage, pathway: Pathway, *, consent: boo
     return referral
 
 
-async def seed_program(storage: SqliteStorage) -> SqliteStorage:
+async def seed_program(storage: S) -> S:
     """Two agencies; Chicago has 30 referrals and 12 declines this week, and 12 referrals a
     year ago; Evanston has 5."""
     members = await Members.open(storage.members, Keys(new_master_key()))

@@ -1,0 +1,81 @@
+"""The shared backend: the stores on PostgreSQL (asyncpg), for several workers at once.
+
+The directory stays on a local SQLite file per worker (searches run against its R*Tree);
+everything the workers share lives here. Chosen by a `postgresql://` location
+(storage/__init__.py).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from directory.store import Directory, open_directory
+from members.keys import Keys
+from storage.ports import Storage
+from storage.postgres.database import open_pool
+from storage.postgres.followups import (
+    PostgresConversationStore,
+    PostgresFollowUpStore,
+    PostgresGeocodeCache,
+    PostgresMaintenance,
+    PostgresUndeliveredStore,
+)
+from storage.postgres.members import PostgresMemberStore
+from storage.postgres.referrals import (
+    PostgresAuditStore,
+    PostgresFigureStore,
+    PostgresHandoffStore,
+    PostgresReferralStore,
+)
+from storage.sqlite.database import open_database
+
+
+@dataclass
+class PostgresStorage(Storage):
+    pool: asyncpg.Pool
+    directory_file: Path
+
+    @classmethod
+    async def open(cls, url: str, keys: Keys, directory_file: str | os.PathLike[str]
+                   ) -> PostgresStorage:
+        pool = await open_pool(url)
+        try:
+            followups = PostgresFollowUpStore(pool, keys.sealer("followups"))
+            return cls(
+                location=_shown(url), pool=pool, directory_file=Path(directory_file),
+                members=await PostgresMemberStore.open(pool),
+                referrals=PostgresReferralStore(pool, followups.write),
+                figures=PostgresFigureStore(pool), followups=followups,
+                undelivered=await PostgresUndeliveredStore.open(pool),
+                audit=PostgresAuditStore(pool),
+                geocode=PostgresGeocodeCache(pool, keys.sealer("geocode")),
+                maintenance=PostgresMaintenance(pool),
+                handoffs=PostgresHandoffStore(pool, keys.sealer("handoff")))
+        except BaseException:
+            await pool.close()
+            raise
+
+    async def open_directory(self, *, demo: bool) -> Directory:
+        return await open_directory(await open_database(self.directory_file), demo=demo)
+
+    async def close(self) -> None:
+        members, undelivered = self.members, self.undelivered
+        if isinstance(members, PostgresMemberStore):
+            await members.close()
+        if isinstance(undelivered, PostgresUndeliveredStore):
+            await undelivered.close()
+        await self.pool.close()
+
+
+def _shown(url: str) -> str:
+    """The location as an operator may see it: never the password."""
+    scheme, _sep, rest = url.partition("://")
+    host = rest.rpartition("@")[2]
+    return f"{scheme}://{host}"
+
+
+__all__ = ["PostgresConversationStore", "PostgresStorage"]
