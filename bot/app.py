@@ -78,7 +78,8 @@ async def _post_init(application: DeflectApplication, settings: Settings, keyrin
         _LOGGER.warning("eligibility questions without a translation (asked in English): %s",
                         ", ".join(missing))
     keys = await keyring.keys()
-    storage = await open_storage(settings.db_path, keys)
+    storage = await open_storage(settings.storage_location, keys,
+                                 directory_file=settings.db_path)
     directory = await storage.open_directory(demo=settings.directory_path is None)
     if settings.directory_path is not None and not await directory.sources():
         # DEFLECT_DIRECTORY: a deployment's own directory, imported once, all or nothing.
@@ -178,7 +179,7 @@ async def _retention(context: DeflectContext) -> None:
 
 
 async def _conversations(settings: Settings, keyring: KeyRing) -> ConversationStore:
-    return await open_conversations(settings.db_path, await keyring.keys())
+    return await open_conversations(settings.storage_location, await keyring.keys())
 
 
 def build_application(settings: Settings, *, request: BaseRequest | None = None,

@@ -84,12 +84,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env(db_path=database_path(args.db))
         install_log_redaction(settings.token)
         cap_library_logs(settings.debug_unsafe)
-        check_database(settings.db_path, full=args.command == "purge")
+        check_database(settings.storage_location, full=args.command == "purge")
         return _command(settings, args, translator)
     except StorageError as error:
         sys.stderr.write(translator.gettext(
-            "DEFLECT_DB names a %(scheme)s server; this version keeps everything in one "
-            "SQLite file: give a file path such as deflect.sqlite3") % {"scheme": error.scheme}
+            "DEFLECT_DB names a %(scheme)s server: give it a file path such as "
+            "deflect.sqlite3 (a PostgreSQL server goes in DEFLECT_DATABASE_URL)")
+            % {"scheme": error.scheme}
             + "\n")
         return 2
     except KeyRefused as refused:
@@ -148,14 +149,14 @@ async def _forget_key(settings: Settings, args: argparse.Namespace, translator: 
                            "key, nothing needs to be forgotten)") % {"path": settings.key_path}
                          + "\n")
         return 2
-    async with member_session(settings.db_path) as store:
+    async with member_session(settings.storage_location) as store:
         legacy = await store.legacy_secret() is not None
     if legacy:
         sys.stderr.write(_("This database still holds its key, from before keys were kept "
                            "apart: start Deflect once and it moves it to %(path)s")
                          % {"path": settings.key_path} + "\n")
         return 2
-    deleted = await forget_keyed(settings.db_path)
+    deleted = await forget_keyed(settings.storage_location)
     sys.stdout.write(json.dumps(deleted) + "\n")
     return 0
 

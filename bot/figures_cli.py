@@ -75,7 +75,8 @@ async def run(args: argparse.Namespace, settings: Settings, translator: Translat
         if refused:
             sys.stderr.write(refused + "\n")
             return 2
-    storage = await open_storage(settings.db_path, await KeyRing(settings).keys())
+    storage = await open_storage(settings.storage_location, await KeyRing(settings).keys(),
+                                 directory_file=settings.db_path)
     try:
         if args.command == "audit":
             for entry in await audit.entries(storage.audit):

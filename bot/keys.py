@@ -134,6 +134,6 @@ class KeyRing:
     async def keys(self) -> Keys:
         async with self._lock:
             if self._keys is None:
-                async with member_session(self.settings.db_path) as members:
+                async with member_session(self.settings.storage_location) as members:
                     self._keys = await open_keys(self.settings, members)
             return self._keys

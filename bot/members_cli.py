@@ -62,7 +62,8 @@ async def run(args: argparse.Namespace, settings: Settings, translator: Translat
             return 2
         role = checked
     keys = await KeyRing(settings).keys()
-    storage = await open_storage(settings.db_path, keys)
+    storage = await open_storage(settings.storage_location, keys,
+                                 directory_file=settings.db_path)
     try:
         members = await Members.open(storage.members, keys)
         if role is not None:

@@ -22,6 +22,9 @@ class Settings:
 
     token: str | None = field(default=None, repr=False)
     db_path: Path = Path(DEFAULT_PATH)
+    # DEFLECT_DATABASE_URL: the shared state on PostgreSQL (several workers); db_path then
+    # holds only this worker's copy of the directory.
+    database_url: str | None = field(default=None, repr=False)
     key_file: Path | None = None  # the master key's file; None: the database's path + ".key"
     key: str | None = field(default=None, repr=False)  # DEFLECT_KEY: the key itself, instead
     directory_path: Path | None = None  # imported at start if the database has no directory
@@ -42,6 +45,11 @@ class Settings:
     debug_unsafe: bool = False  # DEFLECT_DEBUG_UNSAFE=1: library DEBUG logs (ids, texts) kept
 
     @property
+    def storage_location(self) -> str | Path:
+        """Where the shared state is: the PostgreSQL URL if given, else the SQLite file."""
+        return self.database_url or self.db_path
+
+    @property
     def key_path(self) -> Path:
         """Where the master key is kept: DEFLECT_KEY_FILE, else beside the database."""
         return self.key_file or self.db_path.with_name(self.db_path.name + ".key")
@@ -52,6 +60,7 @@ class Settings:
         values: dict[str, object] = {
             "token": env.get("DEFLECT_TOKEN") or env.get("TELEGRAM_BOT_TOKEN") or None,
             "db_path": database_path(None, env),
+            "database_url": env.get("DEFLECT_DATABASE_URL") or None,
             "key_file": Path(env["DEFLECT_KEY_FILE"]) if env.get("DEFLECT_KEY_FILE") else None,
             "key": env.get("DEFLECT_KEY") or None,
             "directory_path": Path(env["DEFLECT_DIRECTORY"]) if env.get("DEFLECT_DIRECTORY")

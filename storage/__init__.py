@@ -20,6 +20,11 @@ from storage.sqlite.maintenance import forget_keyed as sqlite_forget_keyed
 from storage.sqlite.members import SqliteMemberStore
 
 _URL_SCHEMES = ("postgres://", "postgresql://", "mysql://", "sqlite://")
+_POSTGRES = ("postgres://", "postgresql://")
+
+
+def is_postgres(location: str | os.PathLike[str]) -> bool:
+    return os.fspath(location).lower().startswith(_POSTGRES)
 
 
 class StorageError(Exception):
@@ -43,12 +48,23 @@ def check_database(location: str | os.PathLike[str], *, full: bool = False) -> N
     """Raise DatabaseDamaged or DatabaseReadOnly if the database file at `location` exists
     and is either (storage/sqlite/health.py); `full`: the full integrity check. A file not
     there yet is fine: the command creates it."""
+    if is_postgres(location):
+        return  # PostgreSQL checks its own pages; nothing of it is a file here
     path = _file(location)
     if path.is_file():
         health.check(path, full=full)
 
 
-async def open_storage(location: str | os.PathLike[str], keys: Keys) -> Storage:
+async def open_storage(location: str | os.PathLike[str], keys: Keys, *,
+                       directory_file: str | os.PathLike[str] | None = None) -> Storage:
+    """The stores at `location`: a SQLite file, or a PostgreSQL URL whose workers each keep
+    the directory in a local SQLite file (`directory_file`)."""
+    if is_postgres(location):
+        from storage.postgres import PostgresStorage  # asyncpg only where it is used
+
+        if directory_file is None:
+            raise ValueError("on PostgreSQL, the directory needs a local SQLite file")
+        return await PostgresStorage.open(os.fspath(location), keys, directory_file)
     return await SqliteStorage.open(_file(location), keys)
 
 
@@ -56,11 +72,24 @@ async def open_conversations(location: str | os.PathLike[str], keys: Keys
                              ) -> ConversationStore:
     """The conversation store alone, on its own connection (python-telegram-bot reads its
     persistence before the rest of the storage is opened)."""
+    if is_postgres(location):
+        from storage.postgres import PostgresConversationStore
+
+        return await PostgresConversationStore.open(os.fspath(location), keys)
     return await SqliteConversationStore.open(_file(location), keys)
 
 
 async def forget_keyed(location: str | os.PathLike[str]) -> dict[str, int]:
     """Delete everything only the lost key could read (storage/sqlite/maintenance.py)."""
+    if is_postgres(location):
+        from storage.postgres.database import open_pool
+        from storage.postgres.followups import forget_keyed as postgres_forget_keyed
+
+        pool = await open_pool(os.fspath(location))
+        try:
+            return await postgres_forget_keyed(pool)
+        finally:
+            await pool.close()
     db = await open_database(_file(location))
     try:
         return await sqlite_forget_keyed(db)
@@ -71,6 +100,18 @@ async def forget_keyed(location: str | os.PathLike[str]) -> dict[str, int]:
 @asynccontextmanager
 async def member_session(location: str | os.PathLike[str]) -> AsyncIterator[MemberStore]:
     """The member store alone, before the keys are open (bot/keys.py opens them with it)."""
+    if is_postgres(location):
+        from storage.postgres.database import open_pool
+        from storage.postgres.members import PostgresMemberStore
+
+        pool = await open_pool(os.fspath(location), max_size=2)
+        store = await PostgresMemberStore.open(pool)
+        try:
+            yield store
+        finally:
+            await store.close()
+            await pool.close()
+        return
     db = await open_database(_file(location))
     try:
         yield await SqliteMemberStore.open(db)
@@ -89,4 +130,4 @@ async def directory_session(location: str | os.PathLike[str], *,
 
 __all__ = ["ConversationStore", "DatabaseDamaged", "DatabaseReadOnly", "DatabaseUnusable",
            "Storage", "StorageError", "check_database", "directory_session", "forget_keyed",
-           "member_session", "open_conversations", "open_storage"]
+           "is_postgres", "member_session", "open_conversations", "open_storage"]

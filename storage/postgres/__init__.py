@@ -8,9 +8,10 @@ everything the workers share lives here. Chosen by a `postgresql://` location
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiosqlite
 import asyncpg
 
 from directory.store import Directory, open_directory
@@ -38,6 +39,7 @@ from storage.sqlite.database import open_database
 class PostgresStorage(Storage):
     pool: asyncpg.Pool
     directory_file: Path
+    _local: list[aiosqlite.Connection] = field(default_factory=list)  # the directory's file
 
     @classmethod
     async def open(cls, url: str, keys: Keys, directory_file: str | os.PathLike[str]
@@ -60,7 +62,9 @@ class PostgresStorage(Storage):
             raise
 
     async def open_directory(self, *, demo: bool) -> Directory:
-        return await open_directory(await open_database(self.directory_file), demo=demo)
+        db = await open_database(self.directory_file)
+        self._local.append(db)
+        return await open_directory(db, demo=demo)
 
     async def close(self) -> None:
         members, undelivered = self.members, self.undelivered
@@ -69,6 +73,9 @@ class PostgresStorage(Storage):
         if isinstance(undelivered, PostgresUndeliveredStore):
             await undelivered.close()
         await self.pool.close()
+        for db in self._local:
+            await db.close()
+        self._local.clear()
 
 
 def _shown(url: str) -> str:
