@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -178,13 +178,28 @@ async def _retention(context: DeflectContext) -> None:
     _LOGGER.info("retention: %s; live statuses %d, reports %d", done, statuses, reports)
 
 
+def _leader_only(callback: Callable[[DeflectContext], Awaitable[None]]
+                 ) -> Callable[[DeflectContext], Coroutine[Any, Any, None]]:
+    """A repeating job that runs on one worker only (all of them on a single process)."""
+    async def gated(context: DeflectContext) -> None:
+        leads = context.bot_data.leads
+        if leads is None or await leads():
+            await callback(context)
+    gated.__name__ = getattr(callback, "__name__", "job")
+    return gated
+
+
 async def _conversations(settings: Settings, keyring: KeyRing) -> ConversationStore:
     return await open_conversations(settings.storage_location, await keyring.keys())
 
 
 def build_application(settings: Settings, *, request: BaseRequest | None = None,
-                      rate_limit: bool = True) -> DeflectApplication:
-    """The Application, its handlers in their order, and the runtime's open/close hooks."""
+                      rate_limit: bool = True, shared: bool = False) -> DeflectApplication:
+    """The Application, its handlers in their order, and the runtime's open/close hooks.
+
+    `shared`: one of several workers on one PostgreSQL (bot/workers.py): conversations are
+    read from the store before each update, and the repeating jobs run only on the worker
+    that leads (`BotData.leads`)."""
     keyring = KeyRing(settings)
     builder = (
         ApplicationBuilder()
@@ -192,7 +207,7 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         .context_types(ContextTypes(context=DeflectContext, bot_data=BotData))
         .persistence(StoragePersistence(lambda: _conversations(settings, keyring),
                                         settings.conversation_minutes * 60,
-                                        {DRAFT: Draft.from_json}))
+                                        {DRAFT: Draft.from_json}, shared=shared))
         .concurrent_updates(PerChatUpdateProcessor(max_running=MAX_RUNNING_UPDATES))
         .post_init(lambda app: _post_init(app, settings, keyring))
         .post_shutdown(_post_shutdown)
@@ -219,7 +234,8 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
     # confirmations the member missed.
     application.add_handler(build_edit_handler(), group=_EDIT_GROUP)
     application.add_handler(build_undelivered_handler(), group=_NOTICE_GROUP)
-    application.add_handler(build_checklist_handler(settings.conversation_minutes))
+    application.add_handler(build_checklist_handler(
+        None if shared else settings.conversation_minutes))
     for handler in [*build_followup_handlers(), *build_handoff_handlers(),
                     *build_live_handlers(), *build_coordinator_handlers(),
                     *build_start_handlers()]:
@@ -227,17 +243,13 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
     # Last, in a group of its own so that it sees every update after the others: save what
     # the update changed before the next one, so a killed process resumes where it was.
     application.add_handler(TypeHandler(Update, _save_state), group=_SAVE_GROUP)
-    application.job_queue.run_repeating(  # type: ignore[union-attr]
-        _purge_idle, interval=60, first=60, name="purge-idle-conversations")
-    application.job_queue.run_repeating(  # type: ignore[union-attr]
-        send_due_job, interval=CHECK_EVERY_S, first=CHECK_EVERY_S, name="send-follow-ups")
-    application.job_queue.run_repeating(  # type: ignore[union-attr]
-        no_answer_job, interval=HANDOFF_EVERY_S, first=HANDOFF_EVERY_S,
-        name="hand-off-no-answer")
-    application.job_queue.run_repeating(  # type: ignore[union-attr]
-        _checkpoint, interval=CHECKPOINT_EVERY_S, first=CHECKPOINT_EVERY_S,
-        name="checkpoint-wal")
-    application.job_queue.run_repeating(  # type: ignore[union-attr]
-        _retention, interval=24 * 3600, first=3600, name="retention")
+    for callback, every, first, name in (
+            (_purge_idle, 60, 60, "purge-idle-conversations"),
+            (send_due_job, CHECK_EVERY_S, CHECK_EVERY_S, "send-follow-ups"),
+            (no_answer_job, HANDOFF_EVERY_S, HANDOFF_EVERY_S, "hand-off-no-answer"),
+            (_checkpoint, CHECKPOINT_EVERY_S, CHECKPOINT_EVERY_S, "checkpoint-wal"),
+            (_retention, 24 * 3600, 3600, "retention")):
+        application.job_queue.run_repeating(  # type: ignore[union-attr]
+            _leader_only(callback), interval=every, first=first, name=name)
     application.add_error_handler(on_error)
     return application

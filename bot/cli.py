@@ -51,6 +51,25 @@ def build_parser(translator: Translator) -> argparse.ArgumentParser:
     run.add_argument("--listen", default="127.0.0.1:8443", metavar="HOST:PORT",
                      help=_("where the webhook server listens"))
     run.add_argument("--db", help=db_help)
+    url_help = _("PostgreSQL URL of the shared state (default: $DEFLECT_DATABASE_URL)")
+    run.add_argument("--database-url", help=url_help)
+    receiver = commands.add_parser(
+        "serve-webhook", help=_("receive Telegram's webhook into the shared inbox (PostgreSQL; "
+                                "run with one or more `deflect worker`)"))
+    receiver.add_argument("--webhook-url", required=True,
+                          help=_("public HTTPS URL Telegram posts updates to"))
+    receiver.add_argument("--listen", default="127.0.0.1:8443", metavar="HOST:PORT",
+                          help=_("where the webhook server listens"))
+    worker = commands.add_parser(
+        "worker", help=_("handle updates from the shared inbox (PostgreSQL); run any number"))
+    worker.add_argument("--claimers", type=int, default=16,
+                        help=_("updates of different chats handled at once"))
+    worker.add_argument("--lease", type=float, default=30.0, metavar="SECONDS",
+                        help=_("an update a worker took and did not finish in this time is "
+                               "taken again by another"))
+    for command in (receiver, worker):
+        command.add_argument("--database-url", help=url_help)
+        command.add_argument("--db", help=_("this worker's SQLite copy of the directory"))
     console = commands.add_parser(
         "console", help=_("try the bot in this terminal: no token, no configuration"))
     console.add_argument("--as", dest="role", choices=["officer", "peer", "community"],
@@ -81,7 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(directory_cli.run(
                 args, lambda path, demo: directory_session(database_path(path), demo=demo),
                 translator, locale, db_exists=lambda path: database_path(path).exists()))
-        settings = Settings.from_env(db_path=database_path(args.db))
+        settings = Settings.from_env(db_path=database_path(args.db),
+                                     database_url=getattr(args, "database_url", None))
         install_log_redaction(settings.token)
         cap_library_logs(settings.debug_unsafe)
         check_database(settings.storage_location, full=args.command == "purge")
@@ -125,6 +145,8 @@ def _command(settings: Settings, args: argparse.Namespace, translator: Translato
         return asyncio.run(members_cli.run(args, settings, translator))
     if args.command == "run":
         return _run(settings, args, translator)
+    if args.command in ("serve-webhook", "worker"):
+        return _workers(settings, args, translator)
     if args.command == "forget-key":
         return asyncio.run(_forget_key(settings, args, translator))
     if args.command in figures_cli.COMMANDS:
@@ -177,6 +199,28 @@ def _console(settings: Settings, role: Role) -> int:
 
     return main_console(lambda api: build_application(settings, request=api, rate_limit=False),
                         user, prepare)
+
+
+def _workers(settings: Settings, args: argparse.Namespace, translator: Translator) -> int:
+    # As in _console: Telegram is loaded only by the commands that talk to it.
+    from bot.workers import run_worker, serve_webhook
+
+    _ = translator.gettext
+    if not settings.database_url:
+        sys.stderr.write(_("deflect %(command)s needs the shared state on PostgreSQL: "
+                           "DEFLECT_DATABASE_URL or --database-url") % {"command": args.command}
+                         + "\n")
+        return 2
+    if not settings.token:
+        sys.stderr.write(_("deflect run needs a bot token in DEFLECT_TOKEN (from @BotFather); "
+                           "to try it without one: deflect console") + "\n")
+        return 2
+    if args.command == "serve-webhook":
+        asyncio.run(serve_webhook(settings, args.listen, args.webhook_url))
+    else:
+        asyncio.run(run_worker(settings, claimers=max(1, args.claimers),
+                               lease_s=max(1.0, args.lease)))
+    return 0
 
 
 def _run(settings: Settings, args: argparse.Namespace, translator: Translator) -> int:

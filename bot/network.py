@@ -28,6 +28,7 @@ from telegram.ext import AIORateLimiter
 _LOGGER = logging.getLogger(__name__)
 
 _NOT_MODIFIED = "message is not modified"
+_TOO_OLD = "query is too old"
 MAX_PAUSE_S = 4.0
 NETWORK_RETRIES = 5
 
@@ -65,6 +66,12 @@ class RetryingRateLimiter(AIORateLimiter):
                                     or endpoint == "answerCallbackQuery"):
                     # What we retried had arrived; only its answer was lost (Telegram refuses
                     # a second identical edit, and a second answer to a button press).
+                    return True
+                if endpoint == "answerCallbackQuery" and _TOO_OLD in error.message.lower():
+                    # A button press answered already (an update handled again after its
+                    # worker died) or too late: the little notice is a courtesy, the step
+                    # itself goes on.
+                    _LOGGER.info("answerCallbackQuery refused as too old; carrying on")
                     return True
                 raise
             except NetworkError as error:

@@ -36,7 +36,8 @@ class StoragePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], BotData
     """Conversations and user data in the storage; chat, bot and callback data are not kept."""
 
     def __init__(self, open_store: Callable[[], Awaitable[ConversationStore]],
-                 max_idle_s: float, decoders: Decoders | None = None) -> None:
+                 max_idle_s: float, decoders: Decoders | None = None, *,
+                 shared: bool = False) -> None:
         super().__init__(store_data=PersistenceInput(bot_data=False, chat_data=False,
                                                      user_data=True, callback_data=False),
                          update_interval=60)
@@ -48,6 +49,9 @@ class StoragePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], BotData
         # has not changed (bot/app.py saves each update's user at once, and PTB marks the
         # same user again after the update), and an unchanged draft is not sealed twice.
         self._written: dict[int, str] = {}
+        # Several workers share the store (bot/workers.py): what this process holds of a
+        # user may be stale, so it is read again before each of their updates.
+        self.shared = shared
 
     async def store(self) -> ConversationStore:
         # Opened on first use: PTB reads persistence in initialize(), before post_init.
@@ -123,7 +127,20 @@ class StoragePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], BotData
         return None
 
     async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
+        if not self.shared:
+            return None
+        stored = await (await self.store()).user(user_id)
+        user_data.clear()
+        user_data.update({key: self.decoders[key](value) if key in self.decoders else value
+                          for key, value in stored.items()})
+        if stored:
+            self._written[user_id] = json.dumps(stored, sort_keys=True)
+        else:
+            self._written.pop(user_id, None)
         return None
+
+    async def conversation_state(self, name: str, key: tuple[Any, ...]) -> int | None:
+        return await (await self.store()).state(name, key)
 
     async def refresh_chat_data(self, chat_id: int, chat_data: dict[Any, Any]) -> None:
         return None

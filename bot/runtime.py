@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from gettext import NullTranslations
 from typing import Any
@@ -43,6 +44,8 @@ class BotData:
 
     def __init__(self) -> None:
         self.runtime: Runtime | None = None
+        # Several workers (bot/workers.py): whether this one runs the repeating jobs now.
+        self.leads: Callable[[], Awaitable[bool]] | None = None
 
 
 class DeflectContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

@@ -37,6 +37,12 @@ class ConversationStore(Protocol):
 
     async def user_data(self) -> dict[int, dict[str, Any]]: ...
 
+    async def state(self, name: str, key: tuple[Any, ...]) -> int | None:
+        """One conversation's state (several workers: read before each of its updates)."""
+
+    async def user(self, user_id: int) -> dict[str, Any]:
+        """One user's data ({} if none)."""
+
     async def set_user_data(self, user_id: int, data: dict[str, Any]) -> None:
         """An empty dict deletes the user's row."""
 

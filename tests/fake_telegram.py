@@ -101,6 +101,8 @@ class FakeTelegram:
         self.webhook: dict[str, Any] | None = None  # setWebhook's parameters while one is set
         self.hung: list[Call] = []  # calls a hanging fault holds, never done
         self._stopping = asyncio.Event()
+        self.delivered = 0  # webhook posts answered 200 (deliver)
+        self.redelivered = 0  # webhook posts made again after no 200
 
     async def start(self) -> str:
         app = web.Application()
@@ -293,6 +295,40 @@ class FakeTelegram:
                               "invalid")
         self._answered.add(query_id)
         return True
+
+    # --- webhook delivery ------------------------------------------------------------------
+
+    async def deliver(self, local_url: str, stop: asyncio.Event) -> None:
+        """Post pending updates to the webhook (at `local_url`, where the test's public URL
+        leads), one at a time in order, with its secret token, as Telegram does: an update
+        not answered 200 (an error, a dropped connection) is posted again until it is."""
+        import aiohttp
+
+        assert self.webhook is not None
+        token = str(self.webhook.get("secret_token", ""))
+        async with aiohttp.ClientSession() as session:
+            while not stop.is_set():
+                async with self._changed:
+                    if not self.pending:
+                        try:
+                            await asyncio.wait_for(self._changed.wait(), 0.1)
+                        except TimeoutError:
+                            pass
+                        continue
+                    update = self.pending[0]
+                try:
+                    async with session.post(local_url, json=update, headers={
+                            "X-Telegram-Bot-Api-Secret-Token": token},
+                            timeout=aiohttp.ClientTimeout(total=10)) as answer:
+                        ok = answer.status == 200
+                except (aiohttp.ClientError, TimeoutError):
+                    ok = False
+                if ok:
+                    self.pending.remove(update)
+                    self.delivered += 1
+                else:
+                    self.redelivered += 1
+                    await asyncio.sleep(0.05)
 
     # --- what users do ----------------------------------------------------------------------
 

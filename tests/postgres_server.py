@@ -46,7 +46,7 @@ def _binaries() -> Path:
     return Path(found[-1]).parent
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -78,7 +78,7 @@ def postgres_server() -> Iterator[PostgresServer]:
         entry = pwd.getpwnam(owner)
         for path in (folder, sockets):
             os.chown(path, entry.pw_uid, entry.pw_gid)
-    port = _free_port()
+    port = free_port()
     run = _as_owner(owner)
 
     def call(*args: str) -> None:

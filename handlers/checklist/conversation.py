@@ -33,8 +33,11 @@ from handlers.checklist.results import results_action
 from handlers.common import Step
 
 
-def build_checklist_handler(conversation_minutes: int) -> ConversationHandler[DeflectContext]:
-    """The conversation: entry points, one list of handlers per step, fallbacks."""
+def build_checklist_handler(conversation_minutes: int | None
+                            ) -> ConversationHandler[DeflectContext]:
+    """The conversation: entry points, one list of handlers per step, fallbacks. No
+    timeout (None) when several workers share the conversations: a timer in one process
+    cannot see the chat's later updates on another; the idle purge ends them instead."""
     private = filters.ChatType.PRIVATE
     steps: dict[object, list[BaseHandler[Update, DeflectContext, object]]] = {
         Step.SAFETY: [CallbackQueryHandler(safety_answer, pattern=ui.SAFETY_ANSWER)],
@@ -76,5 +79,5 @@ def build_checklist_handler(conversation_minutes: int) -> ConversationHandler[De
             name="deflect",
             persistent=True,
             allow_reentry=True,
-            conversation_timeout=conversation_minutes * 60,
+            conversation_timeout=conversation_minutes * 60 if conversation_minutes else None,
         )

@@ -275,6 +275,21 @@ class PostgresConversationStore:
             "state = excluded.state, updated_at = excluded.updated_at", name, tag,
             self.sealer.seal(json.dumps(list(key)).encode(), tag), state, time.time())
 
+    async def state(self, name: str, key: tuple[Any, ...]) -> int | None:
+        value = await self.pool.fetchval(
+            "SELECT state FROM conversation_state WHERE name = $1 AND key_tag = $2", name,
+            self.sealer.tag(json.dumps([name, *key]).encode()))
+        return None if value is None else int(value)
+
+    async def user(self, user_id: int) -> dict[str, Any]:
+        tag = self.sealer.tag(f"user:{user_id}".encode())
+        sealed = await self.pool.fetchval("SELECT sealed FROM user_state WHERE user_tag = $1",
+                                          tag)
+        if sealed is None:
+            return {}
+        _user_id, data = json.loads(self.sealer.open(bytes(sealed), tag))
+        return dict(data)
+
     async def user_data(self) -> dict[int, dict[str, Any]]:
         found: dict[int, dict[str, Any]] = {}
         for row in await self.pool.fetch("SELECT user_tag, sealed FROM user_state"):

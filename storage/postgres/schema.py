@@ -136,4 +136,21 @@ CREATE TABLE geocode_cache (
 CREATE TABLE service_arrival (service_id TEXT PRIMARY KEY, day TEXT NOT NULL);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1,)
+# The durable inbox of webhook updates (bot/workers.py): written by the receiver before it
+# answers Telegram, claimed by workers one chat at a time, in update_id order. An update is
+# sealed (it holds ids, names and texts), its chat known only by a keyed tag; a done update
+# leaves only its number in `inbox_done` (a day, so that Telegram's redelivery is absorbed).
+V2 = """
+CREATE TABLE inbox (
+    update_id BIGINT PRIMARY KEY,
+    chat_tag BIGINT NOT NULL,
+    sealed BYTEA NOT NULL,
+    received_at DOUBLE PRECISION NOT NULL,
+    claimed_by TEXT,
+    claimed_until DOUBLE PRECISION
+);
+CREATE INDEX inbox_chat ON inbox(chat_tag, update_id);
+CREATE TABLE inbox_done (update_id BIGINT PRIMARY KEY, done_at DOUBLE PRECISION NOT NULL);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2)

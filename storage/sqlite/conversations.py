@@ -71,6 +71,21 @@ class SqliteConversationStore:
             "state = excluded.state, updated_at = excluded.updated_at",
             (name, tag, sealed, state, time.time()))
 
+    async def state(self, name: str, key: tuple[Any, ...]) -> int | None:
+        rows = list(await self.db.execute_fetchall(
+            "SELECT state FROM conversation_state WHERE name = ? AND key_tag = ?",
+            (name, self._key_tag(name, key))))
+        return int(rows[0][0]) if rows else None
+
+    async def user(self, user_id: int) -> dict[str, Any]:
+        tag = self._user_tag(user_id)
+        rows = list(await self.db.execute_fetchall(
+            "SELECT sealed FROM user_state WHERE user_tag = ?", (tag,)))
+        if not rows:
+            return {}
+        _user_id, data = json.loads(self.sealer.open(bytes(rows[0][0]), tag))
+        return dict(data)
+
     async def user_data(self) -> dict[int, dict[str, Any]]:
         found: dict[int, dict[str, Any]] = {}
         for tag, sealed in await self.db.execute_fetchall(

@@ -1,0 +1,170 @@
+"""Several workers on one PostgreSQL: `deflect serve-webhook` and `deflect worker`.
+
+The receiver takes Telegram's webhook posts (checking the secret token and path of
+bot/webhook.py), writes each update to the durable inbox (storage/postgres/inbox.py) and
+answers 200 only after that commits: an update Telegram saw acknowledged is never lost, and
+one it redelivers is recognised by its update_id. Workers, any number on any machines, claim
+the inbox's updates one chat at a time in update_id order; an update whose worker dies is
+claimed again when its lease runs out. Before each update the worker reads that chat's
+conversation and that user's data from the store (another worker may have moved it on), and
+the repeating jobs run on one worker only: whoever holds the leader's advisory lock.
+
+Handling twice is harmless by construction: a referral is logged once per id fixed in the
+draft (issue 14), and a button pressed again after its step moved on is answered "expired".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+from typing import Any
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import ConversationHandler
+
+from bot.app import DeflectApplication, build_application, running
+from bot.keys import KeyRing
+from bot.persistence import StoragePersistence
+from bot.settings import Settings
+from bot.webhook import locked_webhook
+from storage.postgres import PostgresStorage
+from storage.postgres.database import open_pool
+from storage.postgres.inbox import Inbox, Leader
+
+_LOGGER = logging.getLogger(__name__)
+LEASE_S = 30.0  # a claimed update not done by then is claimed again (its worker died)
+IDLE_PAUSE_S = 0.02
+CLAIMERS = 16  # updates of different chats one worker handles at once
+
+
+def _chat_of(body: dict[str, Any]) -> int | None:
+    update = Update.de_json(body, None)
+    if update is None:
+        return None
+    chat = update.effective_chat or update.effective_user
+    return chat.id if chat is not None else None
+
+
+def receiver_app(inbox: Inbox, path: str, token: str) -> web.Application:
+    """The webhook endpoint: 403 without the secret token, 404 elsewhere, 200 once kept."""
+
+    async def receive(request: web.Request) -> web.Response:
+        if not secrets.compare_digest(
+                request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), token):
+            return web.Response(status=403)
+        try:
+            body = await request.json()
+            update_id = int(body["update_id"])
+        except (ValueError, KeyError, TypeError):
+            return web.Response(status=400)
+        chat_id = _chat_of(body)
+        # An update with neither chat nor user (a poll's state) is kept under its own number.
+        await inbox.put(update_id, chat_id if chat_id is not None else -update_id, body)
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_post(f"/{path}", receive)
+    return app
+
+
+async def serve_webhook(settings: Settings, listen: str, public_url: str,
+                        stop: asyncio.Event | None = None) -> None:
+    """Run the receiver until `stop` (or SIGTERM/SIGINT); setWebhook on start."""
+    if not settings.database_url:
+        raise SystemExit("deflect serve-webhook needs DEFLECT_DATABASE_URL (PostgreSQL)")
+    keys = await KeyRing(settings).keys()
+    hook = locked_webhook(keys.master, listen, public_url)
+    pool = await open_pool(settings.database_url, max_size=20)
+    runner = web.AppRunner(receiver_app(Inbox(pool, keys.sealer("inbox")), hook.url_path,
+                                        hook.secret_token))
+    await runner.setup()
+    await web.TCPSite(runner, hook.listen, hook.port).start()
+    application = build_application(settings)  # only its bot, to call setWebhook
+    try:
+        async with application.bot:
+            await application.bot.set_webhook(hook.webhook_url, secret_token=hook.secret_token,
+                                              allowed_updates=Update.ALL_TYPES)
+        await (stop or _until_signalled()).wait()
+    finally:
+        await runner.cleanup()
+        await pool.close()
+
+
+def _until_signalled() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(number, stop.set)
+    return stop
+
+
+def _conversation(application: DeflectApplication) -> ConversationHandler[Any] | None:
+    for handlers in application.handlers.values():
+        for handler in handlers:
+            if isinstance(handler, ConversationHandler) and handler.persistent:
+                return handler
+    return None
+
+
+async def _catch_up(application: DeflectApplication, update: Update) -> None:
+    """This chat's conversation as the store has it: another worker may have moved it on."""
+    handler = _conversation(application)
+    persistence = application.persistence
+    if handler is None or not isinstance(persistence, StoragePersistence):
+        return
+    try:
+        key = handler._get_key(update)  # noqa: SLF001 - PTB keeps no public way to ask
+    except RuntimeError:
+        return
+    state = await persistence.conversation_state(handler.name or "", key)
+    conversations = handler._conversations  # noqa: SLF001
+    if state is None:
+        getattr(conversations, "data", conversations).pop(key, None)
+    else:
+        conversations.update_no_track({key: state})  # type: ignore[attr-defined]
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
+                     claimers: int = CLAIMERS, lease_s: float = LEASE_S) -> None:
+    """Handle the inbox's updates until `stop` (or SIGTERM/SIGINT)."""
+    if not settings.database_url:
+        raise SystemExit("deflect worker needs DEFLECT_DATABASE_URL (PostgreSQL)")
+    application = build_application(settings, shared=True)
+    name = f"{os.uname().nodename}:{os.getpid()}"
+    async with running(application):
+        runtime = application.bot_data.runtime
+        assert runtime is not None
+        storage = runtime.storage
+        assert isinstance(storage, PostgresStorage)
+        keys = await KeyRing(settings).keys()
+        inbox = Inbox(storage.pool, keys.sealer("inbox"))
+        leader = Leader(storage.pool)
+        application.bot_data.leads = leader.leads
+        finished = stop or _until_signalled()
+
+        async def claim_and_handle() -> None:
+            while not finished.is_set():
+                try:
+                    claimed = await inbox.claim(name, lease_s)
+                    if claimed is None:
+                        await asyncio.sleep(IDLE_PAUSE_S)
+                        continue
+                    update = Update.de_json(claimed.body, application.bot)
+                    await _catch_up(application, update)
+                    await application.process_update(update)
+                    await inbox.done(claimed.update_id)
+                except Exception:  # noqa: BLE001 - the lease hands the update on
+                    _LOGGER.exception("worker: an update could not be handled; it will be "
+                                      "claimed again when its lease runs out")
+                    await asyncio.sleep(1.0)
+
+        try:
+            await asyncio.gather(*(claim_and_handle() for _ in range(claimers)))
+        finally:
+            await leader.close()

@@ -1,0 +1,115 @@
+"""The durable inbox: Telegram's webhook updates kept until a worker has handled them.
+
+The receiver answers Telegram only after `put` commits, so an update it acknowledged is never
+lost; a worker `claim`s the first waiting update of a chat whose earlier updates are all done
+(each chat in update_id order, never two of one chat at once) with `FOR UPDATE SKIP LOCKED`,
+under a lease: if the worker dies, the lease runs out and another worker claims it again.
+Handling is idempotent by update_id: `done` moves the number to `inbox_done`, and `put`
+ignores a number seen before (Telegram redelivering what it did not see acknowledged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from members.keys import Sealer
+from storage.postgres.database import transaction
+
+DONE_KEPT_S = 24 * 3600  # Telegram gives up redelivering well within a day
+
+
+@dataclass(frozen=True)
+class Claimed:
+    update_id: int
+    body: dict[str, Any]
+
+
+class Inbox:
+    def __init__(self, pool: asyncpg.Pool, sealer: Sealer) -> None:
+        self.pool = pool
+        self.sealer = sealer
+
+    def chat_tag(self, chat_id: int) -> int:
+        """A keyed 63-bit tag of a chat: updates of one chat share it, nobody can read it."""
+        digest = self.sealer.tag(f"chat:{chat_id}".encode())
+        return int.from_bytes(hashlib.blake2b(digest, digest_size=8).digest(), "big") >> 1
+
+    async def put(self, update_id: int, chat_id: int, body: dict[str, Any]) -> bool:
+        """Keep an update (False: seen before, nothing written). Returns after it commits."""
+        sealed = self.sealer.seal(json.dumps(body).encode(), str(update_id).encode())
+        async with transaction(self.pool) as db:
+            if await db.fetchval("SELECT 1 FROM inbox_done WHERE update_id = $1", update_id):
+                return False
+            status = await db.execute(
+                "INSERT INTO inbox (update_id, chat_tag, sealed, received_at) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT (update_id) DO NOTHING",
+                update_id, self.chat_tag(chat_id), sealed, time.time())
+        return status.endswith(" 1")
+
+    async def claim(self, worker: str, lease_s: float) -> Claimed | None:
+        """The first waiting update of a chat none of whose earlier updates is waiting, not
+        under another worker's lease; leased to `worker`."""
+        now = time.time()
+        async with transaction(self.pool) as db:
+            row = await db.fetchrow(
+                "SELECT update_id, sealed FROM inbox i WHERE "
+                "(claimed_until IS NULL OR claimed_until < $1) AND NOT EXISTS (SELECT 1 FROM "
+                "inbox e WHERE e.chat_tag = i.chat_tag AND e.update_id < i.update_id) "
+                "ORDER BY update_id FOR UPDATE SKIP LOCKED LIMIT 1", now)
+            if row is None:
+                return None
+            await db.execute("UPDATE inbox SET claimed_by = $1, claimed_until = $2 "
+                             "WHERE update_id = $3", worker, now + lease_s, row["update_id"])
+        update_id = int(row["update_id"])
+        body = json.loads(self.sealer.open(bytes(row["sealed"]), str(update_id).encode()))
+        return Claimed(update_id, body)
+
+    async def done(self, update_id: int) -> None:
+        async with transaction(self.pool) as db:
+            await db.execute("DELETE FROM inbox WHERE update_id = $1", update_id)
+            await db.execute("INSERT INTO inbox_done (update_id, done_at) VALUES ($1, $2) "
+                             "ON CONFLICT DO NOTHING", update_id, time.time())
+
+    async def forget_done(self, now: float | None = None) -> int:
+        status = await self.pool.execute("DELETE FROM inbox_done WHERE done_at < $1",
+                                         (now or time.time()) - DONE_KEPT_S)
+        return int(status.split()[-1])
+
+    async def waiting(self) -> int:
+        return int(await self.pool.fetchval("SELECT count(*) FROM inbox"))
+
+
+class Leader:
+    """One worker at a time runs the repeating jobs: whoever holds a session advisory lock,
+    released by PostgreSQL when that worker's connection goes (a killed worker included)."""
+
+    _LOCK = 0x6465666D
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self._connection: Any = None
+        self._held = False
+        self._asking = asyncio.Lock()  # jobs falling due together share the one connection
+
+    async def leads(self) -> bool:
+        async with self._asking:
+            if self._held:
+                return True
+            if self._connection is None:
+                self._connection = await self.pool.acquire()
+            self._held = bool(await self._connection.fetchval(
+                "SELECT pg_try_advisory_lock($1)", self._LOCK))
+            return self._held
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self.pool.release(self._connection)
+            self._connection = None
+            self._held = False
