@@ -149,6 +149,92 @@ async def measure(conversations: int, in_flight: int, stall_s: float,
             **summary, "telegram_rate_limit": telegram_rate_limit, "faults": faults}
 
 
+async def measure_workers(conversations: int, in_flight: int, database_url: str | None,
+                          workers: int) -> dict[str, Any]:
+    """The same officers through the webhook receiver and `workers` worker processes on
+    PostgreSQL (bot/workers.py); the fake Bot API posts updates to the webhook one at a
+    time, as Telegram does. Without a URL, a throwaway PostgreSQL is started here."""
+    import contextlib
+    import os
+
+    import asyncpg
+
+    from bot.keys import key_text
+    from bot.webhook import webhook_secrets
+    from members import Members
+    from members.keys import Keys, new_master_key
+    from storage.postgres import PostgresStorage
+    from tests.conftest import fresh_database
+    from tests.postgres_server import free_port, postgres_server
+
+    with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as folder:
+        async with contextlib.AsyncExitStack() as astack:
+            if database_url:
+                url = database_url
+            else:
+                url = await astack.enter_async_context(
+                    fresh_database(stack.enter_context(postgres_server())))
+            keys = Keys(new_master_key())
+            storage = await PostgresStorage.open(url, keys, Path(folder) / "setup.sqlite3")
+            members = await Members.open(storage.members, keys)
+            agency = await members.ensure_agency("Load PD", "US")
+            for index in range(conversations):
+                await members.add_member(FIRST_USER + index, agency, Role.OFFICER)
+            await storage.close()
+            telegram = FakeTelegram()
+            await telegram.start()
+            port = free_port()
+            env = {**os.environ, "DEFLECT_TOKEN": TOKEN, "DEFLECT_BASE_URL": telegram.url,
+                   "DEFLECT_KEY": key_text(keys), "DEFLECT_DATABASE_URL": url,
+                   "DEFLECT_GEOCODER": "off"}
+            processes = [await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", *args, env=env,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+                for args in [["serve-webhook", "--webhook-url", "https://bot.example.org/tg",
+                              "--listen", f"127.0.0.1:{port}", "--db", f"{folder}/r.sqlite3"],
+                             *(["worker", "--db", f"{folder}/w{n}.sqlite3"]
+                               for n in range(workers))]]
+            stop = asyncio.Event()
+            try:
+                await asyncio.wait_for(telegram.webhook_set.wait(), 60)
+                delivery = asyncio.create_task(telegram.deliver(
+                    f"http://127.0.0.1:{port}/{webhook_secrets(keys.master).path}", stop))
+                gate = asyncio.Semaphore(in_flight)
+                latencies: list[float] = []
+                errors = 0
+
+                async def one(index: int) -> None:
+                    nonlocal errors
+                    async with gate:
+                        try:
+                            await complete_checklist(FakeUser(telegram, FIRST_USER + index),
+                                                     latencies)
+                        except (AssertionError, TimeoutError):
+                            errors += 1
+
+                began = time.monotonic()
+                await asyncio.gather(*(one(i) for i in range(conversations)))
+                elapsed = time.monotonic() - began
+                stop.set()
+                await delivery
+            finally:
+                for process in processes:
+                    process.terminate()
+                    await process.wait()
+                await telegram.stop()
+            connection = await asyncpg.connect(url)
+            try:
+                referrals = await connection.fetchval("SELECT count(*) FROM referral")
+            finally:
+                await connection.close()
+    latencies.sort()
+    return {"backend": "postgresql", "workers": workers, "conversations": conversations,
+            "in_flight": in_flight, "referrals": referrals, "errors": errors,
+            "updates_per_s": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(statistics.median(latencies), 1),
+            "p99_ms": _percentile(latencies, 0.99), "seconds": round(elapsed, 1)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.load")
     parser.add_argument("--conversations", type=int, default=1000)
@@ -159,9 +245,25 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of Bot API calls that fail (429, 500, timeout, dropped)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help="PostgreSQL for --workers (default: a "
+                        "throwaway server started here)")
+    parser.add_argument("--workers", type=int, nargs="*", metavar="N",
+                        help="on PostgreSQL with N worker processes, each N in turn; then "
+                        "one process on SQLite, side by side (one JSON line each)")
     args = parser.parse_args(argv)
     if args.drive:
         asyncio.run(drive(args.conversations, args.in_flight, args.stall, args.faults))
+        return 0
+    if args.workers:
+        for count in args.workers:
+            print(json.dumps(asyncio.run(measure_workers(
+                args.conversations, args.in_flight, args.database_url, count))), flush=True)
+        sqlite = asyncio.run(measure(args.conversations, args.in_flight, 0.0,
+                                     args.telegram_rate_limit))
+        print(json.dumps({"backend": "sqlite", "workers": 1, **{
+            key: sqlite[key] for key in ("conversations", "in_flight", "referrals", "errors",
+                                         "p50_ms", "p99_ms", "seconds")},
+            "updates_per_s": round(sqlite["replies"] / sqlite["seconds"], 1)}), flush=True)
         return 0
     report = asyncio.run(measure(args.conversations, args.in_flight, args.stall,
                                  args.telegram_rate_limit, args.faults))

@@ -178,6 +178,13 @@ async def _retention(context: DeflectContext) -> None:
     _LOGGER.info("retention: %s; live statuses %d, reports %d", done, statuses, reports)
 
 
+LIVE_REFRESH_S = 5
+
+
+async def _refresh_live(context: DeflectContext) -> None:
+    await context.runtime.directory.live.refresh()
+
+
 def _leader_only(callback: Callable[[DeflectContext], Awaitable[None]]
                  ) -> Callable[[DeflectContext], Coroutine[Any, Any, None]]:
     """A repeating job that runs on one worker only (all of them on a single process)."""
@@ -243,6 +250,10 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
     # Last, in a group of its own so that it sees every update after the others: save what
     # the update changed before the next one, so a killed process resumes where it was.
     application.add_handler(TypeHandler(Update, _save_state), group=_SAVE_GROUP)
+    # Every worker: the live directory's shared statuses into this worker's copy (nothing to
+    # do on one SQLite file).
+    application.job_queue.run_repeating(  # type: ignore[union-attr]
+        _refresh_live, interval=LIVE_REFRESH_S, first=LIVE_REFRESH_S, name="refresh-live")
     for callback, every, first, name in (
             (_purge_idle, 60, 60, "purge-idle-conversations"),
             (send_due_job, CHECK_EVERY_S, CHECK_EVERY_S, "send-follow-ups"),

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -227,11 +227,30 @@ def end_of_day(moment: datetime, zone: ZoneInfo, *, days_after: int = 0) -> date
     return midnight.astimezone(UTC)
 
 
+Rows = list[tuple[Any, ...]]
+
+
+class LiveShare(Protocol):
+    """Where statuses, reports and arrival days are shared between several workers
+    (storage/postgres/live.py): each worker's SQLite copy is what its searches read."""
+
+    async def status(self, row: tuple[str, str, int | None, int, int]) -> None:
+        """(service_id, state, beds, until, updated), replacing the service's status."""
+
+    async def report(self, service_id: str, day: str) -> None: ...
+
+    async def rows(self) -> tuple[Rows, Rows, Rows]:
+        """Every status, report and arrival day row, as the local tables hold them."""
+
+    async def expire(self, statuses_before: int, reports_before: str) -> None: ...
+
+
 class LiveDirectory:
     """The live directory over the directory's shared connection (`directory.live`)."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self.db = db
+        self.shared: LiveShare | None = None  # several workers: storage/postgres/live.py
 
     async def set_status(self, service_id: str, state: LiveState, *, beds: int | None = None,
                          until: datetime | None = None, now: datetime | None = None) -> Live:
@@ -267,11 +286,13 @@ class LiveDirectory:
             if expires > end_of_day(moment, zone, days_after=1):
                 raise ValueError("a status lasts at most until the end of the next local day")
         live = Live(state, beds, _utc(_epoch(expires)), _utc(_epoch(moment)))
+        row = (service_id, state.value, beds, _epoch(expires), _epoch(moment))
         async with write_lock(self.db):
             await self.db.execute(
                 "INSERT OR REPLACE INTO service_status (service_id, state, beds, until, "
-                "updated) VALUES (?, ?, ?, ?, ?)",
-                (service_id, state.value, beds, _epoch(expires), _epoch(moment)))
+                "updated) VALUES (?, ?, ?, ?, ?)", row)
+        if self.shared is not None:
+            await self.shared.status(row)
         return live
 
     async def report_closed(self, service_id: str, now: datetime | None = None) -> None:
@@ -282,6 +303,22 @@ class LiveDirectory:
                 "INSERT INTO service_report (service_id, day, reports) VALUES (?, ?, 1) "
                 "ON CONFLICT (service_id, day) DO UPDATE SET reports = reports + 1",
                 (service_id, day))
+        if self.shared is not None:
+            await self.shared.report(service_id, day)
+
+    async def refresh(self) -> None:
+        """Several workers: take the shared statuses, reports and arrival days as this
+        copy's (another worker's /status shows here within one refresh)."""
+        if self.shared is None:
+            return
+        statuses, reports, arrivals = await self.shared.rows()
+        async with transaction(self.db):
+            for table, rows, marks in (("service_status", statuses, 5),
+                                       ("service_report", reports, 3),
+                                       ("service_arrival", arrivals, 2)):
+                await self.db.execute(f"DELETE FROM {table}")
+                await self.db.executemany(
+                    f"INSERT INTO {table} VALUES ({', '.join('?' * marks)})", rows)
 
     async def current(self, service_ids: Iterable[str] | None = None,
                       now: datetime | None = None) -> dict[str, Live]:
@@ -312,6 +349,8 @@ class LiveDirectory:
                                              (_epoch(moment) - _DAY_S,))
             reports = await self.db.execute("DELETE FROM service_report WHERE day < ?",
                                             (first,))
+        if self.shared is not None:
+            await self.shared.expire(_epoch(moment) - _DAY_S, first)
         return statuses.rowcount, reports.rowcount
 
 

@@ -101,6 +101,7 @@ class FakeTelegram:
         self.webhook: dict[str, Any] | None = None  # setWebhook's parameters while one is set
         self.hung: list[Call] = []  # calls a hanging fault holds, never done
         self._stopping = asyncio.Event()
+        self.webhook_set = asyncio.Event()
         self.delivered = 0  # webhook posts answered 200 (deliver)
         self.redelivered = 0  # webhook posts made again after no 200
 
@@ -201,6 +202,7 @@ class FakeTelegram:
         if secret is not None and not _SECRET_TOKEN.fullmatch(str(secret)):
             raise _BadRequest("secret token contains unallowed characters")
         self.webhook = params
+        self.webhook_set.set()
         return True
 
     async def _m_setMyCommands(self, params: dict[str, Any]) -> Any:  # noqa: N802

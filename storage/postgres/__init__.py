@@ -25,6 +25,7 @@ from storage.postgres.followups import (
     PostgresMaintenance,
     PostgresUndeliveredStore,
 )
+from storage.postgres.live import PostgresLiveShare
 from storage.postgres.members import PostgresMemberStore
 from storage.postgres.referrals import (
     PostgresAuditStore,
@@ -64,7 +65,10 @@ class PostgresStorage(Storage):
     async def open_directory(self, *, demo: bool) -> Directory:
         db = await open_database(self.directory_file)
         self._local.append(db)
-        return await open_directory(db, demo=demo)
+        directory = await open_directory(db, demo=demo)
+        directory.live.shared = PostgresLiveShare(self.pool)
+        await directory.live.refresh()
+        return directory
 
     async def close(self) -> None:
         members, undelivered = self.members, self.undelivered

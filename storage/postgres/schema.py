@@ -153,4 +153,22 @@ CREATE INDEX inbox_chat ON inbox(chat_tag, update_id);
 CREATE TABLE inbox_done (update_id BIGINT PRIMARY KEY, done_at DOUBLE PRECISION NOT NULL);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2)
+# The live directory's statuses and reports, shared by the workers (directory/live.py keeps
+# each worker's copy; storage/postgres/live.py). Facts about services, never about people.
+V3 = """
+CREATE TABLE service_status (
+    service_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    beds INTEGER,
+    until BIGINT NOT NULL,
+    updated BIGINT NOT NULL
+);
+CREATE TABLE service_report (
+    service_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    reports INTEGER NOT NULL,
+    PRIMARY KEY (service_id, day)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3)

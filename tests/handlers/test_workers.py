@@ -61,11 +61,7 @@ async def test_two_workers_and_a_receiver_lose_nothing_and_double_nothing_when_k
     stop = asyncio.Event()
     delivery = None
     try:
-        for _ in range(300):
-            if fake_telegram.webhook is not None:
-                break
-            await asyncio.sleep(0.1)
-        assert fake_telegram.webhook is not None, "the receiver never set its webhook"
+        await asyncio.wait_for(fake_telegram.webhook_set.wait(), 30)
         local = f"http://127.0.0.1:{port}/{webhook_secrets(keys.master).path}"
         delivery = asyncio.create_task(fake_telegram.deliver(local, stop))
         gate = asyncio.Semaphore(IN_FLIGHT)

@@ -228,3 +228,28 @@ def _pg_bin() -> str:
 
     return str(Path(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"))[-1]).parent)
 
+
+
+async def test_a_status_set_on_one_worker_is_seen_by_another_after_a_refresh(
+        postgres_url: str, tmp_path: Path) -> None:
+    from directory.live import LiveState
+
+    keys = Keys(new_master_key())
+    first = await PostgresStorage.open(postgres_url, keys, tmp_path / "w1.sqlite3")
+    second = await PostgresStorage.open(postgres_url, keys, tmp_path / "w2.sqlite3")
+    try:
+        one = await first.open_directory(demo=True)
+        two = await second.open_directory(demo=True)
+        await one.live.set_status("demo-001", LiveState.FULL)
+        await one.live.report_closed("demo-002")
+        assert await two.live.current() == {}  # its own copy, until it refreshes
+        await two.live.refresh()
+        seen = await two.live.current()
+        assert seen["demo-001"].state is LiveState.FULL
+        assert seen["demo-002"].reported_closed
+        assert seen == await one.live.current()
+        await one.close()
+        await two.close()
+    finally:
+        await first.close()
+        await second.close()
