@@ -182,7 +182,10 @@ LIVE_REFRESH_S = 5
 
 
 async def _refresh_live(context: DeflectContext) -> None:
-    await context.runtime.directory.live.refresh()
+    """Several workers: the statuses other workers took, and a newly published directory."""
+    runtime = context.runtime
+    await runtime.directory.live.refresh()
+    await runtime.storage.refresh_directory(runtime.directory)
 
 
 def _leader_only(callback: Callable[[DeflectContext], Awaitable[None]]

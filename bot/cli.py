@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -30,6 +31,7 @@ from storage import (
     directory_session,
     forget_keyed,
     member_session,
+    publish_directory,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -97,9 +99,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         # reads anything (or contacts Telegram); purge checks every page and index first.
         if args.command == "directory":
             check_database(database_path(args.db))
-            return asyncio.run(directory_cli.run(
+            done = asyncio.run(directory_cli.run(
                 args, lambda path, demo: directory_session(database_path(path), demo=demo),
                 translator, locale, db_exists=lambda path: database_path(path).exists()))
+            url = os.environ.get("DEFLECT_DATABASE_URL")
+            if done == 0 and url and args.directory_command == "import":
+                # Several workers: the directory just imported becomes every worker's.
+                version = asyncio.run(publish_directory(url, database_path(args.db)))
+                sys.stderr.write(translator.gettext(
+                    "Published to every worker (directory version %(version)d).")
+                    % {"version": version} + "\n")
+            return done
         settings = Settings.from_env(db_path=database_path(args.db),
                                      database_url=getattr(args, "database_url", None))
         install_log_redaction(settings.token)

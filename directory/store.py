@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import aiosqlite
 
 from directory import store_demo
 from directory.live import LiveDirectory
 from directory.model import Need
+from directory.sqlite import transaction, write_lock
 from directory.store_demo import DEMO_REGION
 from directory.store_reader import Candidate, DirectoryReads, Reader, SourceInfo
 from directory.store_schema import (
@@ -29,6 +31,9 @@ from directory.store_schema import (
     hours_key_of,
 )
 from directory.store_writer import DEMO_SOURCE, DirectoryWrites
+
+# The directory's own tables, in the order they may be filled (the R*Trees come after).
+COPIED_TABLES = ("directory_source", "hours_rule", "service", "service_contribution")
 
 
 class Directory(DirectoryReads, DirectoryWrites):
@@ -50,6 +55,28 @@ class Directory(DirectoryReads, DirectoryWrites):
 
     async def close(self) -> None:
         await self.reader.close()
+
+    async def write_image(self, path: Path) -> None:
+        """A consistent copy of this directory's file at `path` (several workers: what is
+        published for the others to load, storage/postgres/directory_copy.py)."""
+        async with write_lock(self.db):
+            await self.db.execute("VACUUM INTO ?", (str(path),))
+
+    async def load_image(self, path: Path) -> None:
+        """Replace this directory's services, sources and hours with those of the image at
+        `path`, in one transaction; searches see the old directory or the new one."""
+        tables = [*COPIED_TABLES, *(f"service_rtree_{need.value}" for need in Need)]
+        await self.db.execute("ATTACH DATABASE ? AS image", (str(path),))
+        try:
+            async with transaction(self.db):
+                for table in reversed(tables):  # services before what they reference
+                    await self.db.execute(f"DELETE FROM main.{table}")
+                for table in tables:
+                    await self.db.execute(
+                        f"INSERT INTO main.{table} SELECT * FROM image.{table}")
+        finally:
+            await self.db.execute("DETACH DATABASE image")
+        self.reader.generation += 1  # cached hours belong to the old directory
 
     async def ensure_demo(self) -> bool:
         """Load the bundled demo directory if there is no directory yet; True if it did."""

@@ -97,6 +97,20 @@ async def forget_keyed(location: str | os.PathLike[str]) -> dict[str, int]:
         await db.close()
 
 
+async def publish_directory(url: str, directory_file: str | os.PathLike[str]) -> int:
+    """Several workers: the directory in `directory_file` becomes the one every worker of
+    the PostgreSQL at `url` loads (storage/postgres/directory_copy.py); its version."""
+    from storage.postgres import directory_copy
+    from storage.postgres.database import open_pool
+
+    pool = await open_pool(url, max_size=2)
+    try:
+        async with directory_session(directory_file, demo=False) as directory:
+            return await directory_copy.publish(pool, directory)
+    finally:
+        await pool.close()
+
+
 @asynccontextmanager
 async def member_session(location: str | os.PathLike[str]) -> AsyncIterator[MemberStore]:
     """The member store alone, before the keys are open (bot/keys.py opens them with it)."""
@@ -130,4 +144,5 @@ async def directory_session(location: str | os.PathLike[str], *,
 
 __all__ = ["ConversationStore", "DatabaseDamaged", "DatabaseReadOnly", "DatabaseUnusable",
            "Storage", "StorageError", "check_database", "directory_session", "forget_keyed",
-           "is_postgres", "member_session", "open_conversations", "open_storage"]
+           "is_postgres", "member_session", "open_conversations", "open_storage",
+           "publish_directory"]

@@ -72,6 +72,16 @@ class Storage(ABC):
     async def open_directory(self, *, demo: bool) -> Directory:
         """The service directory kept in this storage (the demo loaded if empty and `demo`)."""
 
+    async def refresh_directory(self, directory: Directory) -> None:
+        """Several workers: take a newer published directory into this one's copy (one
+        process on one file: nothing to do)."""
+        return None
+
+    async def publish_directory(self, directory: Directory) -> int:
+        """Several workers: make this (just imported) directory every worker's; returns
+        its version (one process on one file: nothing to do, 0)."""
+        return 0
+
     @abstractmethod
     async def close(self) -> None:
         """Flush and close; what was deleted leaves no copy in a log file behind."""

@@ -17,6 +17,7 @@ import asyncpg
 from directory.store import Directory, open_directory
 from members.keys import Keys
 from storage.ports import Storage
+from storage.postgres import directory_copy
 from storage.postgres.database import open_pool
 from storage.postgres.followups import (
     PostgresConversationStore,
@@ -41,6 +42,7 @@ class PostgresStorage(Storage):
     pool: asyncpg.Pool
     directory_file: Path
     _local: list[aiosqlite.Connection] = field(default_factory=list)  # the directory's file
+    _directory_version: int = 0  # the published directory this worker's copy holds
 
     @classmethod
     async def open(cls, url: str, keys: Keys, directory_file: str | os.PathLike[str]
@@ -68,7 +70,18 @@ class PostgresStorage(Storage):
         directory = await open_directory(db, demo=demo)
         directory.live.shared = PostgresLiveShare(self.pool)
         await directory.live.refresh()
+        await self.refresh_directory(directory)
         return directory
+
+    async def refresh_directory(self, directory: Directory) -> None:
+        """Load the directory published in PostgreSQL if it is newer than this copy's."""
+        self._directory_version = await directory_copy.load(self.pool, directory,
+                                                            self._directory_version)
+
+    async def publish_directory(self, directory: Directory) -> int:
+        """This worker's directory (just imported) becomes every worker's."""
+        self._directory_version = await directory_copy.publish(self.pool, directory)
+        return self._directory_version
 
     async def close(self) -> None:
         members, undelivered = self.members, self.undelivered

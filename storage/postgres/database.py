@@ -17,7 +17,7 @@ from storage.postgres.schema import MIGRATIONS
 _MIGRATION_LOCK = 0x6465666C  # "defl": the advisory lock migrations run under
 
 
-async def open_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+async def open_pool(url: str, *, min_size: int = 1, max_size: int = 24) -> asyncpg.Pool:
     """A pool on the database at `url`, migrated to the latest schema."""
     pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size)
     try:

@@ -244,7 +244,7 @@ class PostgresConversationStore:
 
     @classmethod
     async def open(cls, url: str, keys: Keys) -> PostgresConversationStore:
-        return cls(await open_pool(url, max_size=4), keys.sealer("conversations"), True)
+        return cls(await open_pool(url, max_size=16), keys.sealer("conversations"), True)
 
     async def close(self) -> None:
         if self.owns_pool:

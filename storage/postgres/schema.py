@@ -171,4 +171,14 @@ CREATE TABLE service_report (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
+# The directory, imported once: an image of its SQLite file that every worker loads
+# (storage/postgres/directory_copy.py); only the newest is kept.
+V4 = """
+CREATE TABLE directory_copy (
+    version BIGSERIAL PRIMARY KEY,
+    made_at DOUBLE PRECISION NOT NULL,
+    image BYTEA NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)

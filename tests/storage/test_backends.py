@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -253,3 +253,41 @@ async def test_a_status_set_on_one_worker_is_seen_by_another_after_a_refresh(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_directory_imported_once_reaches_every_worker(
+        postgres_url: str, tmp_path: Path, write_csv: Callable[..., Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.cli import main
+    from directory.search import nearest
+    from tests.conftest import service_row
+
+    keys = Keys(new_master_key())
+    worker = await PostgresStorage.open(postgres_url, keys, tmp_path / "worker.sqlite3")
+    try:
+        directory = await worker.open_directory(demo=True)
+        assert await directory.name_of("svc-1") is None  # the demo until something is published
+        monkeypatch.setenv("DEFLECT_DATABASE_URL", postgres_url)
+        first = write_csv([service_row(id="svc-1", name="Published Detox")])
+        imported = tmp_path / "importer.sqlite3"
+        assert await asyncio.to_thread(
+            main, ["directory", "import", str(first), "--db", str(imported)]) == 0
+        await worker.refresh_directory(directory)
+        assert await directory.name_of("svc-1") == "Published Detox"
+        assert await directory.name_of("demo-001") is None  # replaced, not added to
+        found = await nearest(directory, 41.8806, -87.6298, limit=1)
+        assert [m.service.id for m in found] == ["svc-1"]
+        second = write_csv([service_row(id="svc-1", name="Renamed Detox")])  # city.csv again
+        assert await asyncio.to_thread(
+            main, ["directory", "import", str(second), "--db", str(imported)]) == 0
+        await worker.refresh_directory(directory)
+        assert await directory.name_of("svc-1") == "Renamed Detox"
+        late = await PostgresStorage.open(postgres_url, keys, tmp_path / "late.sqlite3")
+        try:  # a worker started later loads it at once
+            assert await (await late.open_directory(demo=True)).name_of("svc-1") == \
+                "Renamed Detox"
+        finally:
+            await late.close()
+        await directory.close()
+    finally:
+        await worker.close()
