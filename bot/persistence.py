@@ -66,7 +66,11 @@ class StoragePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], BotData
 
     async def purge_idle(self) -> int:
         """Delete conversations and user data idle for longer than allowed; returns rows."""
-        self._written.clear()  # what was deleted must be written again if it comes back
+        if not self.shared:
+            # What was deleted must be written again if it comes back. Shared: this
+            # process's copies are read again before each update (refresh_user_data), and a
+            # stale copy must never be written back over another worker's.
+            self._written.clear()
         return await (await self.store()).delete_idle(time.time() - self.max_idle_s)
 
     # --- what PTB reads at start ---------------------------------------------------------
@@ -105,7 +109,9 @@ class StoragePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], BotData
         if self._written.get(user_id) == text:
             return
         await (await self.store()).set_user_data(user_id, plain)
-        if plain:
+        if plain or self.shared:
+            # Shared: "nothing" is remembered too, so that this worker's stale copy of an
+            # ended draft is not written over a newer one another worker made.
             self._written[user_id] = text
         else:
             self._written.pop(user_id, None)
@@ -133,10 +139,7 @@ class StoragePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], BotData
         user_data.clear()
         user_data.update({key: self.decoders[key](value) if key in self.decoders else value
                           for key, value in stored.items()})
-        if stored:
-            self._written[user_id] = json.dumps(stored, sort_keys=True)
-        else:
-            self._written.pop(user_id, None)
+        self._written[user_id] = json.dumps(stored, sort_keys=True)
         return None
 
     async def conversation_state(self, name: str, key: tuple[Any, ...]) -> int | None:

@@ -39,6 +39,7 @@ from storage.postgres.inbox import Inbox, Leader
 _LOGGER = logging.getLogger(__name__)
 LEASE_S = 30.0  # a claimed update not done by then is claimed again (its worker died)
 IDLE_PAUSE_S = 0.02
+MAX_IDLE_PAUSE_S = 0.5
 CLAIMERS = 16  # updates of different chats one worker handles at once
 
 
@@ -148,23 +149,45 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
         application.bot_data.leads = leader.leads
         finished = stop or _until_signalled()
 
+        async def keep_lease(update_id: int) -> None:
+            """Renew the lease while the update is handled (a slow Bot API, retries): only a
+            dead worker's updates are claimed again."""
+            while True:
+                await asyncio.sleep(lease_s / 3)
+                if not await inbox.renew(update_id, name, lease_s):
+                    return
+
         async def claim_and_handle() -> None:
+            idle = IDLE_PAUSE_S
             while not finished.is_set():
                 try:
                     claimed = await inbox.claim(name, lease_s)
                     if claimed is None:
-                        await asyncio.sleep(IDLE_PAUSE_S)
+                        await asyncio.sleep(idle)  # back off while there is nothing to do
+                        idle = min(idle * 2, MAX_IDLE_PAUSE_S)
                         continue
-                    update = Update.de_json(claimed.body, application.bot)
-                    await _catch_up(application, update)
-                    await application.process_update(update)
-                    await inbox.done(claimed.update_id)
+                    idle = IDLE_PAUSE_S
+                    lease = asyncio.create_task(keep_lease(claimed.update_id))
+                    try:
+                        update = Update.de_json(claimed.body, application.bot)
+                        await _catch_up(application, update)
+                        await application.process_update(update)
+                    finally:
+                        lease.cancel()
+                    await inbox.done(claimed.update_id, name)
                 except Exception:  # noqa: BLE001 - the lease hands the update on
                     _LOGGER.exception("worker: an update could not be handled; it will be "
                                       "claimed again when its lease runs out")
                     await asyncio.sleep(1.0)
 
+        async def forget_done() -> None:
+            while not finished.is_set():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(finished.wait(), 600)
+                await inbox.forget_done()
+
         try:
-            await asyncio.gather(*(claim_and_handle() for _ in range(claimers)))
+            await asyncio.gather(forget_done(),
+                                 *(claim_and_handle() for _ in range(claimers)))
         finally:
             await leader.close()

@@ -10,6 +10,9 @@ code imports from `directory.store` is re-exported here.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -36,6 +39,18 @@ from directory.store_writer import DEMO_SOURCE, DirectoryWrites
 COPIED_TABLES = ("directory_source", "hours_rule", "service", "service_contribution")
 
 
+def _only_the_directory(path: Path) -> None:
+    """Drop every table of the image but the directory's (and the R*Trees' own), and leave
+    no page of what was dropped in the file."""
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as image:
+        names = [str(row[0]) for row in image.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        for name in names:
+            if name not in COPIED_TABLES and not name.startswith("service_rtree_"):
+                image.execute(f'DROP TABLE IF EXISTS "{name}"')
+        image.execute("VACUUM")
+
+
 class Directory(DirectoryReads, DirectoryWrites):
     """The services of every source: writes through the shared connection, searches through
     a reader of their own."""
@@ -57,10 +72,12 @@ class Directory(DirectoryReads, DirectoryWrites):
         await self.reader.close()
 
     async def write_image(self, path: Path) -> None:
-        """A consistent copy of this directory's file at `path` (several workers: what is
-        published for the others to load, storage/postgres/directory_copy.py)."""
+        """A consistent copy of this directory at `path`, and nothing else of its file (the
+        file may have held a single process's members or referrals): what is published for
+        the other workers to load (storage/postgres/directory_copy.py)."""
         async with write_lock(self.db):
             await self.db.execute("VACUUM INTO ?", (str(path),))
+        await asyncio.to_thread(_only_the_directory, path)
 
     async def load_image(self, path: Path) -> None:
         """Replace this directory's services, sources and hours with those of the image at

@@ -106,10 +106,11 @@ class PostgresUndeliveredStore:
 
     @classmethod
     async def open(cls, pool: asyncpg.Pool) -> PostgresUndeliveredStore:
-        rows = await pool.fetch("SELECT DISTINCT user_hmac FROM undelivered")
-        store = cls(pool, {bytes(r["user_hmac"]) for r in rows})
+        store = cls(pool, set())
         store._listener = await pool.acquire()
-        await store._listener.add_listener(UNDELIVERED_CHANNEL, store._heard)
+        await store._listener.add_listener(UNDELIVERED_CHANNEL, store._heard)  # then read
+        for row in await pool.fetch("SELECT DISTINCT user_hmac FROM undelivered"):
+            store._waiting.add(bytes(row["user_hmac"]))
         return store
 
     def _heard(self, _connection: Any, _pid: int, _channel: str, payload: object) -> None:
@@ -143,11 +144,11 @@ class PostgresUndeliveredStore:
         if user_key not in self._waiting:
             return []
         async with transaction(self.pool) as db:
+            # What is deleted is what is returned: one kept meanwhile is not lost.
             rows = await db.fetch(
-                "SELECT u.referral_id, r.code, r.service_id FROM undelivered u "
-                "JOIN referral r ON r.id = u.referral_id WHERE u.user_hmac = $1 "
-                "ORDER BY r.created_hour", user_key)
-            await db.execute("DELETE FROM undelivered WHERE user_hmac = $1", user_key)
+                "WITH taken AS (DELETE FROM undelivered WHERE user_hmac = $1 "
+                "RETURNING referral_id) SELECT t.referral_id, r.code, r.service_id FROM taken t "
+                "JOIN referral r ON r.id = t.referral_id ORDER BY r.created_hour", user_key)
             await db.execute("SELECT pg_notify($1, $2)", UNDELIVERED_CHANNEL,
                              f"-:{user_key.hex()}")
         self._waiting.discard(user_key)
@@ -229,7 +230,7 @@ class PostgresMaintenance:
 async def forget_keyed(pool: asyncpg.Pool) -> dict[str, int]:
     deleted = {}
     async with transaction(pool) as db:
-        for table in KEYED_TABLES:
+        for table in (*KEYED_TABLES, "inbox"):  # updates waiting are sealed too
             deleted[table] = int((await db.execute(f"DELETE FROM {table}")).split()[-1])
     return deleted
 

@@ -11,18 +11,23 @@ ignores a number seen before (Telegram redelivering what it did not see acknowle
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
-from members.keys import Sealer
+from members.keys import Sealer, SealError
 from storage.postgres.database import transaction
 
 DONE_KEPT_S = 24 * 3600  # Telegram gives up redelivering well within a day
+MAX_ATTEMPTS = 5  # an update whose handling failed this often is given up
+_LOCKS = 0x6465666C  # advisory locks of the inbox: (this, 1) claims, (this, 2) the leader
+_LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,28 +59,59 @@ class Inbox:
         return status.endswith(" 1")
 
     async def claim(self, worker: str, lease_s: float) -> Claimed | None:
-        """The first waiting update of a chat none of whose earlier updates is waiting, not
-        under another worker's lease; leased to `worker`."""
+        """The first waiting update of a chat none of whose earlier updates is waiting and
+        none of whose updates is under a live lease (an update that arrived late is not
+        handled beside a later one in progress); leased to `worker`. An update tried
+        MAX_ATTEMPTS times is given up (logged without ids) so its chat is not blocked."""
         now = time.time()
         async with transaction(self.pool) as db:
+            # Two claims at once could each see the other's chat as free: one at a time.
+            await db.execute("SELECT pg_advisory_xact_lock($1, 1)", _LOCKS)
             row = await db.fetchrow(
-                "SELECT update_id, sealed FROM inbox i WHERE "
+                "SELECT update_id, sealed, attempts FROM inbox i WHERE "
                 "(claimed_until IS NULL OR claimed_until < $1) AND NOT EXISTS (SELECT 1 FROM "
-                "inbox e WHERE e.chat_tag = i.chat_tag AND e.update_id < i.update_id) "
-                "ORDER BY update_id FOR UPDATE SKIP LOCKED LIMIT 1", now)
+                "inbox e WHERE e.chat_tag = i.chat_tag AND (e.update_id < i.update_id OR "
+                "e.claimed_until >= $1)) ORDER BY update_id LIMIT 1 FOR UPDATE OF i SKIP LOCKED",
+                now)
             if row is None:
                 return None
-            await db.execute("UPDATE inbox SET claimed_by = $1, claimed_until = $2 "
-                             "WHERE update_id = $3", worker, now + lease_s, row["update_id"])
-        update_id = int(row["update_id"])
-        body = json.loads(self.sealer.open(bytes(row["sealed"]), str(update_id).encode()))
+            update_id = int(row["update_id"])
+            if int(row["attempts"]) >= MAX_ATTEMPTS:
+                await db.execute("DELETE FROM inbox WHERE update_id = $1", update_id)
+                _LOGGER.error("inbox: an update failed %d times and was given up",
+                              MAX_ATTEMPTS)
+                return None
+            await db.execute("UPDATE inbox SET claimed_by = $1, claimed_until = $2, "
+                             "attempts = attempts + 1 WHERE update_id = $3", worker,
+                             now + lease_s, update_id)
+        try:
+            body = json.loads(self.sealer.open(bytes(row["sealed"]), str(update_id).encode()))
+        except SealError:  # sealed under another key: nobody can ever read it
+            await self.pool.execute("DELETE FROM inbox WHERE update_id = $1", update_id)
+            _LOGGER.error("inbox: an update sealed under another key was dropped")
+            return None
         return Claimed(update_id, body)
 
-    async def done(self, update_id: int) -> None:
+    async def renew(self, update_id: int, worker: str, lease_s: float) -> bool:
+        """Keep the lease of an update still being handled; False if it is not ours."""
+        status = await self.pool.execute(
+            "UPDATE inbox SET claimed_until = $1 WHERE update_id = $2 AND claimed_by = $3",
+            time.time() + lease_s, update_id, worker)
+        return status.endswith(" 1")
+
+    async def done(self, update_id: int, worker: str | None = None) -> None:
+        """The update was handled by `worker` (None: by whoever): it leaves the inbox and its
+        number is remembered. Nothing happens if another worker holds it now."""
         async with transaction(self.pool) as db:
-            await db.execute("DELETE FROM inbox WHERE update_id = $1", update_id)
-            await db.execute("INSERT INTO inbox_done (update_id, done_at) VALUES ($1, $2) "
-                             "ON CONFLICT DO NOTHING", update_id, time.time())
+            if worker is None:
+                status = await db.execute("DELETE FROM inbox WHERE update_id = $1", update_id)
+            else:
+                status = await db.execute(
+                    "DELETE FROM inbox WHERE update_id = $1 AND claimed_by = $2", update_id,
+                    worker)
+            if status.endswith(" 1"):
+                await db.execute("INSERT INTO inbox_done (update_id, done_at) VALUES ($1, $2) "
+                                 "ON CONFLICT DO NOTHING", update_id, time.time())
 
     async def forget_done(self, now: float | None = None) -> int:
         status = await self.pool.execute("DELETE FROM inbox_done WHERE done_at < $1",
@@ -90,7 +126,6 @@ class Leader:
     """One worker at a time runs the repeating jobs: whoever holds a session advisory lock,
     released by PostgreSQL when that worker's connection goes (a killed worker included)."""
 
-    _LOCK = 0x6465666D
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -100,13 +135,24 @@ class Leader:
 
     async def leads(self) -> bool:
         async with self._asking:
-            if self._held:
-                return True
-            if self._connection is None:
-                self._connection = await self.pool.acquire()
-            self._held = bool(await self._connection.fetchval(
-                "SELECT pg_try_advisory_lock($1)", self._LOCK))
-            return self._held
+            try:
+                if self._connection is None:
+                    self._connection = await self.pool.acquire()
+                if self._held:
+                    # Still held only while its connection lives: ask it.
+                    await self._connection.fetchval("SELECT 1")
+                    return True
+                self._held = bool(await self._connection.fetchval(
+                    "SELECT pg_try_advisory_lock($1, 2)", _LOCKS))
+                return self._held
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                # The connection went, and the lock with it: step down, ask again next time.
+                _LOGGER.warning("leader: lost the database connection; stepping down")
+                connection, self._connection, self._held = self._connection, None, False
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        await self.pool.release(connection)
+                return False
 
     async def close(self) -> None:
         if self._connection is not None:

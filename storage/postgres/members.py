@@ -29,10 +29,12 @@ class PostgresMemberStore:
 
     @classmethod
     async def open(cls, pool: asyncpg.Pool) -> PostgresMemberStore:
-        rows = await pool.fetch("SELECT user_hmac, locale FROM language_choice")
-        store = cls(pool, {bytes(r["user_hmac"]): str(r["locale"]) for r in rows})
+        store = cls(pool, {})
         store._listener = await pool.acquire()
+        # Listening first, then reading: a choice made in between is heard, not missed.
         await store._listener.add_listener(LANGUAGE_CHANNEL, store._heard)
+        for row in await pool.fetch("SELECT user_hmac, locale FROM language_choice"):
+            store._languages.setdefault(bytes(row["user_hmac"]), str(row["locale"]))
         return store
 
     def _heard(self, _connection: Any, _pid: int, _channel: str, payload: object) -> None:

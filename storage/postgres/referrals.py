@@ -92,7 +92,8 @@ class PostgresReferralStore:
             raise ValueError("this referral store was opened without reminders")
         async with transaction(self.pool) as db:
             # Two presses of one referral on two workers: the second waits for the first.
-            await db.execute("SELECT pg_advisory_xact_lock(hashtext($1))", referral.id)
+            await db.execute("SELECT pg_advisory_xact_lock(hashtext('referral'), hashtext($1))",
+                             referral.id)
             row = await db.fetchrow(f"SELECT {_COLUMNS} FROM referral WHERE id = $1",
                                     referral.id)
             if row is not None:

@@ -181,4 +181,10 @@ CREATE TABLE directory_copy (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4)
+# How often an update's handling was tried (one that keeps failing is given up, not retried
+# forever in front of its chat's later updates).
+V5 = """
+ALTER TABLE inbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3, V4, V5)

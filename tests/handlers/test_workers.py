@@ -149,6 +149,23 @@ async def test_a_redelivered_update_is_kept_once_and_never_again_once_done(
         again = await inbox.claim("y", 30)
         assert again is not None
         assert again.update_id == 10
+        # An update that arrives late (its post overtook by a later one) is not handled
+        # beside the later one in progress: the chat waits for that one to be done.
+        assert await inbox.put(102, 558, {"update_id": 102})
+        later = await inbox.claim("p", 30)
+        assert later is not None
+        assert later.update_id == 102
+        assert await inbox.put(101, 558, {"update_id": 101})
+        assert await inbox.claim("q", 30) is None
+        await inbox.done(102, "p")
+        late = await inbox.claim("q", 30)
+        assert late is not None
+        assert late.update_id == 101
+        # Only its holder finishes an update: a worker whose lease was taken over does not.
+        await inbox.done(101, "p")
+        assert await inbox.claim("r", 30) is None  # 101 is still q's
+        assert await inbox.renew(101, "q", 30)
+        assert not await inbox.renew(101, "p", 30)
         raw = await storage.pool.fetchval("SELECT string_agg(encode(sealed, 'escape'), '') "
                                           "FROM inbox")
         assert "/start" not in str(raw)  # sealed

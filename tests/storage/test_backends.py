@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sqlite3
 import subprocess
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
@@ -270,8 +271,21 @@ async def test_a_directory_imported_once_reaches_every_worker(
         monkeypatch.setenv("DEFLECT_DATABASE_URL", postgres_url)
         first = write_csv([service_row(id="svc-1", name="Published Detox")])
         imported = tmp_path / "importer.sqlite3"
+        # The importing file once served a single process: its members stay out of the image.
+        single = await SqliteStorage.open(imported, keys)
+        await (await Members.open(single.members, keys)).add_member(
+            CHAT, await single.members.ensure_agency("Chicago PD", "US"), Role.OFFICER)
+        await single.close()
         assert await asyncio.to_thread(
             main, ["directory", "import", str(first), "--db", str(imported)]) == 0
+        image = tmp_path / "image.sqlite3"
+        image.write_bytes(bytes(await worker.pool.fetchval(
+            "SELECT image FROM directory_copy ORDER BY version DESC LIMIT 1")))
+        with sqlite3.connect(image) as copy:
+            tables = {row[0] for row in copy.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "service" in tables
+        assert not tables & {"member", "agency", "referral", "key_check"}
         await worker.refresh_directory(directory)
         assert await directory.name_of("svc-1") == "Published Detox"
         assert await directory.name_of("demo-001") is None  # replaced, not added to
