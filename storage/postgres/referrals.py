@@ -33,8 +33,11 @@ _CODE_TRIES = 10
 _COLUMNS = ("id, code, created_hour, pathway, referrer_role, agency_id, needs, service_id, "
             "area_cell, distance_band, consent, outcome")
 # A referral row in the weekly aggregate's shape (as storage/sqlite/referrals.py has it).
-WEEK_OF_REFERRAL = """
-to_char(date_trunc('week', substr(created_hour, 1, 10)::date), 'YYYY-MM-DD'), agency_id,
+# The Monday of a day's week, by date arithmetic alone (date_trunc would go through a
+# timestamp in the session's time zone).
+_MONDAY = "to_char({day} - (extract(isodow FROM {day})::int - 1), 'YYYY-MM-DD')"
+WEEK_OF_REFERRAL = f"""
+{_MONDAY.format(day="substr(created_hour, 1, 10)::date")}, agency_id,
 pathway, needs, service_id, area_cell, consent, outcome,
 CASE WHEN outcome = 'engaged' AND outcome_day IS NOT NULL
      THEN outcome_day::date - substr(created_hour, 1, 10)::date END
@@ -173,8 +176,7 @@ class PostgresFigureStore:
     def _in_period(self, select: str, start: date, end: date, agency_id: int | None,
                    tail: str = "") -> tuple[str, list[object]]:
         query = (f"WITH united ({WEEK_COLUMNS}) AS ({_UNITED}) SELECT {select} FROM united "
-                 "WHERE week >= to_char(date_trunc('week', $1::date), 'YYYY-MM-DD') "
-                 "AND week <= $2")
+                 f"WHERE week >= {_MONDAY.format(day='$1::date')} AND week <= $2")
         params: list[object] = [start, end.isoformat()]
         if agency_id is not None:
             query += " AND agency_id = $3"
