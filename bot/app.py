@@ -234,7 +234,7 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
                    .write_timeout(settings.telegram_timeout_s))
     # Flood limits (off only to measure the bot itself), 429s waited out, and network
     # failures retried: see bot/network.py.
-    limiter = RetryingRateLimiter(flood_limits=rate_limit,
+    limiter = RetryingRateLimiter(flood_limits=rate_limit and settings.flood_limits,
                                   first_pause_s=settings.telegram_retry_pause_s)
     builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]  # PTB's generics
     application: DeflectApplication = builder.build()

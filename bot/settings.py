@@ -37,6 +37,9 @@ class Settings:
     geocoder_contact: str = ""  # who to call about this installation's traffic (Nominatim policy)
     followup_hours: tuple[float, ...] = DEFAULT_FOLLOWUP_HOURS  # reminders after a referral
     handoff_minutes: float = DEFAULT_HANDOFF_MINUTES  # staff's time to answer a notice
+    # Telegram's flood limits kept by the bot (30 messages a second): off only to measure the
+    # bot itself (DEFLECT_TELEGRAM_FLOOD_LIMITS=off), as benchmarks/load.py does.
+    flood_limits: bool = True
     telegram_timeout_s: float = 10.0  # reading one Bot API answer; then it counts as failed
     telegram_retry_pause_s: float = 0.5  # the first pause before a failed call is retried
     min_cell: int = DEFAULT_MIN_CELL  # published counts from 1 to min_cell - 1 are withheld
@@ -77,6 +80,7 @@ class Settings:
             "followup_hours": _hours(env.get("DEFLECT_FOLLOWUP_HOURS")) or DEFAULT_FOLLOWUP_HOURS,
             "handoff_minutes": float(env.get("DEFLECT_HANDOFF_MINUTES")
                                      or DEFAULT_HANDOFF_MINUTES),
+            "flood_limits": (env.get("DEFLECT_TELEGRAM_FLOOD_LIMITS") or "on").lower() != "off",
             "telegram_timeout_s": float(env.get("DEFLECT_TELEGRAM_TIMEOUT") or 10.0),
             "telegram_retry_pause_s": float(env.get("DEFLECT_TELEGRAM_RETRY_PAUSE") or 0.5),
             "min_cell": int(env.get("DEFLECT_MIN_CELL") or DEFAULT_MIN_CELL),
