@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +16,9 @@ from bot.app import DeflectApplication, build_application, running
 from bot.runtime import Runtime
 from bot.settings import Settings
 from members import Role
+from storage.postgres import PostgresStorage
 from storage.sqlite import SqliteStorage
+from tests.conftest import fresh_database
 from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser
 
 CHICAGO_LOOP = (41.8781, -87.6298)
@@ -61,11 +64,36 @@ async def make_member(application: DeflectApplication, user: FakeUser, role: Rol
     await members.add_member(user.id, await members.ensure_agency(agency, country), role)
 
 
-async def referral_rows(application: DeflectApplication) -> list[dict[str, Any]]:
-    db = database(application)
-    async with db.execute("SELECT * FROM referral ORDER BY rowid") as cursor:
+async def rows_of(application: DeflectApplication, table: str) -> list[dict[str, Any]]:
+    """A table's rows, on either backend (in the order they were written on SQLite)."""
+    storage = runtime(application).storage
+    if isinstance(storage, PostgresStorage):
+        order = "created_hour, id" if table == "referral" else "1"
+        return [dict(row) for row in await storage.pool.fetch(
+            f"SELECT * FROM {table} ORDER BY {order}")]
+    async with database(application).execute(f"SELECT * FROM {table} ORDER BY rowid") as cursor:
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+
+
+async def referral_rows(application: DeflectApplication) -> list[dict[str, Any]]:
+    return await rows_of(application, "referral")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def bot_on_either(request: pytest.FixtureRequest, fake_telegram: FakeTelegram,
+                        db_path: Path) -> AsyncIterator[DeflectApplication]:
+    """The bot with its state in the SQLite file, then on PostgreSQL (a fresh database on
+    the tests' throwaway server): the same test, both backends."""
+    settings = Settings(token=TOKEN, db_path=db_path, base_url=fake_telegram.url,
+                        telegram_retry_pause_s=0.05)
+    if request.param == "sqlite":
+        async with polling(settings) as application:
+            yield application
+        return
+    async with fresh_database(request.getfixturevalue("postgres")) as url:
+        async with polling(dataclasses.replace(settings, database_url=url)) as application:
+            yield application
 
 
 def officer(server: FakeTelegram, user_id: int = 1001) -> FakeUser:

@@ -138,3 +138,9 @@ async def test_many_users_share_one_hourly_ceiling_of_wrong_join_codes(
                        "this hour")
     for secret in (code, "6006", "Robin"):  # no code, id or name
         assert secret not in message
+
+
+@pytest.fixture
+def bot(bot_on_either: DeflectApplication) -> DeflectApplication:
+    """Every test of this module on both backends (tests/handlers/conftest.py)."""
+    return bot_on_either

@@ -10,11 +10,11 @@ from referrals.model import shown_code
 from tests.fake_telegram import FakeTelegram, FakeUser, Fault
 from tests.handlers.conftest import (
     CHICAGO_LOOP,
-    database,
     make_member,
     officer,
     pick_detox_and_share_location,
     referral_rows,
+    rows_of,
     runtime,
     walk,
     walk_to_needs,
@@ -158,8 +158,7 @@ async def test_join_with_an_invite_code_and_wrong_codes_are_limited(
     await newcomer.reply("Welcome: you joined Chicago PD as peer worker")
     assert (await members.membership(5006)) is not None
     await FakeUser(fake_telegram, 5007).send(f"/join {code}")  # one use only
-    async with database(bot).execute("SELECT count(*) FROM member") as cursor:
-        assert await cursor.fetchone() == (1,)
+    assert len(await rows_of(bot, "member")) == 1
 
 
 async def test_back_keeps_earlier_answers(bot: DeflectApplication,
@@ -365,3 +364,9 @@ async def test_a_coordinator_confirms_arrival_by_code(
     assert row["outcome_day"] is not None
     await clinic.send(f"/arrived {code}")
     await clinic.reply("already recorded")
+
+
+@pytest.fixture
+def bot(bot_on_either: DeflectApplication) -> DeflectApplication:
+    """Every test of this module on both backends (tests/handlers/conftest.py)."""
+    return bot_on_either

@@ -3,10 +3,12 @@ an edited /join is not another try, and a live location moving says nothing."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.app import DeflectApplication
 from members import Role
 from tests.fake_telegram import FakeTelegram, FakeUser
-from tests.handlers.conftest import CHICAGO_LOOP, database, make_member, officer
+from tests.handlers.conftest import CHICAGO_LOOP, make_member, officer, rows_of
 
 EDITS = "Edits are ignored; send a new message instead."
 
@@ -36,8 +38,7 @@ async def test_edits_of_a_join_command_are_not_more_tries(
     for attempt in range(1, 4):
         await user.edit_last(f"/join WRONG-{attempt}")
         assert (await user.reply()).params["text"] == EDITS
-    rows = list(await database(bot).execute_fetchall("SELECT sum(failures) FROM join_attempt"))
-    assert rows == [(1,)]
+    assert [row["failures"] for row in await rows_of(bot, "join_attempt")] == [1]
 
 
 async def test_a_live_location_moving_is_neither_read_nor_answered(
@@ -49,3 +50,9 @@ async def test_a_live_location_moving_is_neither_read_nor_answered(
     # Chats are handled in order: by the answer to /help, the location was handled, silently.
     assert [str(call.params.get("text")) for call in fake_telegram.chat_calls[user.chat]
             if call.method == "sendMessage"][:-1] == []
+
+
+@pytest.fixture
+def bot(bot_on_either: DeflectApplication) -> DeflectApplication:
+    """Every test of this module on both backends (tests/handlers/conftest.py)."""
+    return bot_on_either

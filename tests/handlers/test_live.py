@@ -3,6 +3,8 @@ and uses it, officers' reports lead to "call first", and a coordinator sees the 
 
 from __future__ import annotations
 
+import pytest
+
 from bot.app import DeflectApplication
 from directory.model import Need
 from directory.search import nearest
@@ -126,3 +128,9 @@ def test_a_draft_keeps_what_staff_said_of_its_results_across_a_restart() -> None
     again = Draft.from_json(json.loads(json.dumps(draft.to_json())))
     assert again.matches == draft.matches
     assert again.matches[0].closed  # closed by its staff, whatever its hours say
+
+
+@pytest.fixture
+def bot(bot_on_either: DeflectApplication) -> DeflectApplication:
+    """Every test of this module on both backends (tests/handlers/conftest.py)."""
+    return bot_on_either
