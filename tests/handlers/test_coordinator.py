@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.app import DeflectApplication
 from directory.model import Need
 from members import Role
 from referrals.model import Pathway, Referral
 from referrals.retention import purge
 from tests.fake_telegram import FakeTelegram, FakeUser
-from tests.handlers.conftest import database, make_member, runtime
+from tests.handlers.conftest import make_member, rows_of, runtime
 
 
 async def _seed(bot: DeflectApplication, agency: str, pathway: Pathway, count: int,
@@ -44,9 +46,8 @@ async def test_a_coordinator_gets_their_agencys_figures_and_a_chart(
     photo = await kim.reply(method="sendPhoto")
     assert photo.params["photo"].startswith(b"\x89PNG")
     assert photo.params["caption"] == "Referrals per week by pathway"
-    rows = list(await database(bot).execute_fetchall(
-        "SELECT member_hmac, role, command FROM audit"))
-    assert [(len(key), role, command) for key, role, command in rows] == [
+    rows = await rows_of(bot, "audit")
+    assert [(len(row["member_hmac"]), row["role"], row["command"]) for row in rows] == [
         (32, "coordinator", "/stats week")]
 
 
@@ -63,7 +64,7 @@ async def test_others_are_not_allowed_and_nothing_is_sent_or_logged(
     await kim.send("/stats decade")
     await kim.reply("Send /stats week, /stats month or /stats quarter.")
     assert not [c for c in fake_telegram.calls if c.method == "sendPhoto"]
-    assert list(await database(bot).execute_fetchall("SELECT * FROM audit")) == []
+    assert await rows_of(bot, "audit") == []
 
 
 async def test_retention_runs_while_the_bot_is_running(
@@ -130,7 +131,7 @@ async def test_a_coordinator_invites_the_staff_of_a_service(
     assert (membership.agency.name, membership.role, membership.services) == (
         "Chicago PD", Role.SERVICE, ("demo-001", "demo-002"))
     assert await members.staff_chats("demo-001") == [ana.chat]
-    assert list(await database(bot).execute_fetchall("SELECT role, command FROM audit")) == [
+    assert [(row["role"], row["command"]) for row in await rows_of(bot, "audit")] == [
         ("coordinator", "/invite")]
     # One use only.
     lee = FakeUser(fake_telegram, 5_555_000_222)
@@ -172,7 +173,7 @@ async def test_invite_for_officers_peers_and_what_is_refused(
     for user in (dana, staff, FakeUser(fake_telegram, 7007)):
         await user.send("/invite service demo-001")
         await user.reply("Only a program coordinator can make invites.")
-    invites = list(await database(bot).execute_fetchall("SELECT role, services FROM invite"))
+    invites = [(row["role"], row["services"]) for row in await rows_of(bot, "invite")]
     assert invites == [("peer", "")]  # the peer's, used: nothing else was made
 
 
@@ -195,7 +196,7 @@ async def test_staff_get_no_figures_no_arrivals_and_no_checklist_button(
     buttons = [button["text"] for row in (await staff.reply("Deflect finds")).params[
         "reply_markup"]["inline_keyboard"] for button in row]
     assert "Start the deflection checklist" not in buttons
-    assert list(await database(bot).execute_fetchall("SELECT * FROM audit")) == []
+    assert await rows_of(bot, "audit") == []
 
 
 async def test_staff_are_refused_the_checklist(
@@ -203,3 +204,9 @@ async def test_staff_are_refused_the_checklist(
     staff = await _staff(bot, fake_telegram)
     await staff.send("/checklist")
     await staff.reply("The checklist is for officers and peer workers", wait_s=3)
+
+
+@pytest.fixture
+def bot(bot_on_either: DeflectApplication) -> DeflectApplication:
+    """Every test of this module on both backends (tests/handlers/conftest.py)."""
+    return bot_on_either
