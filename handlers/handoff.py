@@ -211,7 +211,10 @@ async def officer_pressed(update: Update, context: DeflectContext) -> None:
             state.reported = True
             await runtime.handoffs.save(state)
         await query.answer(_("Thank you: reported."))
-    elif action == NEXT:
+    elif action.startswith(NEXT):
+        if action != f"{NEXT}{len(state.tried)}":  # this move was made already
+            await query.answer(_("Moved already."))
+            return
         if not await _move(update, context, referral, state):
             return
         referral = await runtime.referrals.get(referral_id) or referral

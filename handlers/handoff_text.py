@@ -87,9 +87,10 @@ def officer_buttons(translator: NullTranslations, state: HandoffState | None,
             OFFICER, state.referral_id, action)) for t, action in (
             (Travel.WALKING, WALK), (Travel.DRIVEN, DRIVE))])
     if (declined or state.told_no_answer or state.reported) and state.alternatives:
-        rows.append([InlineKeyboardButton(_("Next nearest open service"),
-                                          callback_data=_data(OFFICER, state.referral_id,
-                                                              NEXT))])
+        # The button names the move it makes (moves so far): pressed twice, or handled again
+        # after a worker died, it moves the referral once.
+        rows.append([InlineKeyboardButton(_("Next nearest open service"), callback_data=_data(
+            OFFICER, state.referral_id, f"{NEXT}{len(state.tried)}"))])
     if not state.reported and not declined:
         rows.append([InlineKeyboardButton(_("Service was closed / turned them away"),
                                           callback_data=_data(OFFICER, state.referral_id,
@@ -138,6 +139,6 @@ def notice_buttons(translator: NullTranslations, state: HandoffState, *,
     return None
 
 
-OFFICER_PATTERN = rf"^{OFFICER}:[0-9a-f]{{32}}:({WALK}|{DRIVE}|{REPORT}|{NEXT})$"
+OFFICER_PATTERN = rf"^{OFFICER}:[0-9a-f]{{32}}:({WALK}|{DRIVE}|{REPORT}|{NEXT}\d{{1,2}})$"
 STAFF_PATTERN = (rf"^{STAFF}:[0-9a-f]{{32}}:("
                  + "|".join([*(a.value for a in Answer), ARRIVED]) + ")$")

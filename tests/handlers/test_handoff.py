@@ -75,9 +75,13 @@ async def test_refer_decline_move_expect_arrive_one_referral(
     await a.press("Can't take now: full")
     await user.reply("can't take them now (full)", method="editMessageText")
     b._mark()
-    await user.press("Next nearest open service", confirmation(fake_telegram, user))
+    declined = confirmation(fake_telegram, user)
+    await user.press("Next nearest open service", declined)
     await user.reply("Moved to", method="editMessageText")
     venue = await user.reply(method="sendVenue")
+    # The same button again (a double tap, or the update handled again): one move.
+    again = await user.press("Next nearest open service", declined)
+    assert await user.toast(again) == "Moved already."
     await b.reply("Someone is on their way")
     await a.reply("went to another service", method="editMessageText")
     assert venue.params["title"] != "Lakeshore Detox Center (demo)"
