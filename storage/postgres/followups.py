@@ -15,7 +15,8 @@ from members.keys import Keys, Sealer
 from referrals.model import Outcome
 from referrals.ports import Due, Expired, Notice, Reminder
 from storage.postgres.database import open_pool, transaction
-from storage.postgres.referrals import WEEK_COLUMNS, WEEK_OF_REFERRAL, write_outcome
+from storage.postgres.referrals import WEEK_OF_REFERRAL, write_outcome
+from storage.sqlite.referrals import WEEK_COLUMNS
 from storage.sqlite.schema import KEYED_TABLES
 
 UNDELIVERED_CHANNEL = "deflect_undelivered"

@@ -14,12 +14,10 @@ from datetime import date
 
 import asyncpg
 
-from directory.model import Need
 from members.keys import Sealer, SealError
 from referrals.handoff_model import Handoff, HandoffState
 from referrals.model import (
     Outcome,
-    Pathway,
     Referral,
     Refused,
     new_referral_code,
@@ -27,11 +25,10 @@ from referrals.model import (
 )
 from referrals.ports import GuessLimit, Reminder, WeekRow
 from storage.postgres.database import transaction
+from storage.sqlite.referrals import REFERRAL_COLUMNS, WEEK_COLUMNS, referral_from_row
 
 WriteReminder = Callable[[asyncpg.Connection, str, Reminder], Awaitable[None]]
 _CODE_TRIES = 10
-_COLUMNS = ("id, code, created_hour, pathway, referrer_role, agency_id, needs, service_id, "
-            "area_cell, distance_band, consent, outcome")
 # A referral row in the weekly aggregate's shape (as storage/sqlite/referrals.py has it).
 # The Monday of a day's week, by date arithmetic alone (date_trunc would go through a
 # timestamp in the session's time zone).
@@ -42,25 +39,11 @@ pathway, needs, service_id, area_cell, consent, outcome,
 CASE WHEN outcome = 'engaged' AND outcome_day IS NOT NULL
      THEN outcome_day::date - substr(created_hour, 1, 10)::date END
 """
-WEEK_COLUMNS = ("week, agency_id, pathway, needs, service_id, area_cell, consent, outcome, "
-                "engaged_days, weight")
 _UNITED = f"""
 SELECT {WEEK_OF_REFERRAL}, 1 FROM referral
 UNION ALL
 SELECT {WEEK_COLUMNS} FROM referral_week
 """
-
-
-def _referral(row: asyncpg.Record) -> Referral:
-    needs = str(row["needs"])
-    return Referral(
-        id=row["id"], code=row["code"], created_hour=row["created_hour"],
-        pathway=Pathway(row["pathway"]), referrer_role=row["referrer_role"],
-        agency_id=row["agency_id"],
-        needs=tuple(Need(n) for n in needs.split(";")) if needs else (),
-        service_id=row["service_id"], area_cell=row["area_cell"],
-        distance_band=row["distance_band"], consent=bool(row["consent"]),
-        outcome=Outcome(row["outcome"]))
 
 
 async def write_outcome(db: asyncpg.Connection, where: str, key: str, outcome: Outcome,
@@ -97,16 +80,16 @@ class PostgresReferralStore:
             # Two presses of one referral on two workers: the second waits for the first.
             await db.execute("SELECT pg_advisory_xact_lock(hashtext('referral'), hashtext($1))",
                              referral.id)
-            row = await db.fetchrow(f"SELECT {_COLUMNS} FROM referral WHERE id = $1",
+            row = await db.fetchrow(f"SELECT {REFERRAL_COLUMNS} FROM referral WHERE id = $1",
                                     referral.id)
             if row is not None:
-                return _referral(row)
+                return referral_from_row(row)
             for _try in range(_CODE_TRIES):
                 try:
                     async with db.transaction():  # a savepoint: a clash undoes only this
                         await db.execute(
-                            f"INSERT INTO referral ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, "
-                            "$6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING",
+                            f"INSERT INTO referral ({REFERRAL_COLUMNS}) VALUES ($1, $2, $3, $4, "
+                            "$5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING",
                             referral.id, referral.code, referral.created_hour,
                             referral.pathway.value, referral.referrer_role, referral.agency_id,
                             ";".join(n.value for n in referral.needs), referral.service_id,
@@ -122,9 +105,9 @@ class PostgresReferralStore:
         return referral
 
     async def get(self, referral_id: str) -> Referral | None:
-        row = await self.pool.fetchrow(f"SELECT {_COLUMNS} FROM referral WHERE id = $1",
+        row = await self.pool.fetchrow(f"SELECT {REFERRAL_COLUMNS} FROM referral WHERE id = $1",
                                        referral_id)
-        return _referral(row) if row else None
+        return referral_from_row(row) if row else None
 
     async def set_outcome(self, code: str, outcome: Outcome, day: date, agency_id: int
                           ) -> Outcome | None:

@@ -11,6 +11,7 @@ import dataclasses
 import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import date
+from typing import Any
 
 import aiosqlite
 
@@ -31,7 +32,7 @@ WriteReminder = Callable[[str, Reminder], Awaitable[None]]
 # A clash of codes is about once in two years at a million referrals a year (referrals/model);
 # ten in a row means the code generator is broken, and the referral is not logged.
 _CODE_TRIES = 10
-_REFERRAL_COLUMNS = ("id, code, created_hour, pathway, referrer_role, agency_id, needs, "
+REFERRAL_COLUMNS = ("id, code, created_hour, pathway, referrer_role, agency_id, needs, "
                      "service_id, area_cell, distance_band, consent, outcome")
 
 # A referral row in the weekly aggregate's columns: the week (its Monday), agency, pathway,
@@ -103,7 +104,8 @@ async def _count_wrong_guess(db: aiosqlite.Connection, kind: str, limit: GuessLi
         (kind, limit.member_key, limit.hour))
 
 
-def _referral(row: sqlite3.Row | tuple[object, ...]) -> Referral:
+def referral_from_row(row: Any) -> Referral:
+    """A referral from a row of REFERRAL_COLUMNS, in that order (either backend's row)."""
     needs = str(row[6])
     return Referral(
         id=str(row[0]), code=str(row[1]), created_hour=str(row[2]), pathway=Pathway(str(row[3])),
@@ -131,7 +133,7 @@ class SqliteReferralStore:
             for _try in range(_CODE_TRIES):
                 try:
                     await self.db.execute(
-                        f"INSERT INTO referral ({_REFERRAL_COLUMNS}, outcome_day) VALUES "
+                        f"INSERT INTO referral ({REFERRAL_COLUMNS}, outcome_day) VALUES "
                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO NOTHING",
                         (referral.id, referral.code, referral.created_hour,
                          referral.pathway.value, referral.referrer_role, referral.agency_id,
@@ -154,8 +156,8 @@ class SqliteReferralStore:
 
     async def _get(self, referral_id: str) -> Referral | None:
         rows = list(await self.db.execute_fetchall(
-            f"SELECT {_REFERRAL_COLUMNS} FROM referral WHERE id = ?", (referral_id,)))
-        return _referral(rows[0]) if rows else None
+            f"SELECT {REFERRAL_COLUMNS} FROM referral WHERE id = ?", (referral_id,)))
+        return referral_from_row(rows[0]) if rows else None
 
     async def set_outcome(self, code: str, outcome: Outcome, day: date, agency_id: int
                           ) -> Outcome | None:
