@@ -194,7 +194,7 @@ async def unknown(update: Update, context: DeflectContext) -> None:
     """An unknown command or a message outside any conversation."""
     _ = context.translator.gettext
     message = update.effective_message
-    if message is None or update.edited_message is not None:
+    if message is None:  # edited messages never get here (`edited`, group -2)
         return
     await message.reply_text(_("I did not understand that. /start to begin, /help for help."))
 
@@ -219,5 +219,5 @@ def build_start_handlers() -> list[BaseHandler[Update, DeflectContext, None]]:
         CommandHandler("arrived", arrived, filters=private),
         CallbackQueryHandler(overdose, pattern=r"^start:overdose$"),
         CallbackQueryHandler(stale_button),
-        MessageHandler(private & ~filters.UpdateType.EDITED, unknown),
+        MessageHandler(private, unknown),
     ]
