@@ -8,7 +8,8 @@ five times with pauses of 0.5, 1, 2, 4 and 4 s, when it fails with a network err
 failure rate a call then fails for good about once in a million. What Telegram refused on its
 merits (BadRequest, Forbidden) is not retried.
 
-A retry can repeat a call whose first attempt arrived but whose answer was lost. A repeated
+A retry can repeat a call whose first attempt arrived but whose answer was lost, and a
+worker that died before committing an update leaves it to be handled again. A repeated
 edit is refused by Telegram as "message is not modified", which here means it worked; a
 repeated message is a duplicate, which for a referral confirmation is better than nothing
 (the referral itself is logged once, before anything is sent). A repeated answer to a
@@ -62,10 +63,14 @@ class RetryingRateLimiter(AIORateLimiter):
                 return await super().process_request(callback, args, kwargs, endpoint, data,
                                                      rate_limit_args)
             except BadRequest as error:
-                if attempt > 0 and (_NOT_MODIFIED in error.message.lower()
-                                    or endpoint == "answerCallbackQuery"):
+                if _NOT_MODIFIED in error.message.lower():
+                    # The message shows what was asked already: a retried edit whose first
+                    # attempt arrived, or an update handled again after its worker died
+                    # before committing (bot/workers.py). Either way the edit is done.
+                    return True
+                if attempt > 0 and endpoint == "answerCallbackQuery":
                     # What we retried had arrived; only its answer was lost (Telegram refuses
-                    # a second identical edit, and a second answer to a button press).
+                    # a second answer to a button press).
                     return True
                 if endpoint == "answerCallbackQuery" and _TOO_OLD in error.message.lower():
                     # A button press answered already (an update handled again after its

@@ -9,8 +9,12 @@ claimed again when its lease runs out. Before each update the worker reads that 
 conversation and that user's data from the store (another worker may have moved it on), and
 the repeating jobs run on one worker only: whoever holds the leader's advisory lock.
 
-Handling twice is harmless by construction: a referral is logged once per id fixed in the
-draft (issue 14), and a button pressed again after its step moved on is answered "expired".
+Each update is handled in a unit of work (storage/postgres/database.py): everything it writes
+(the conversation's step, the draft, a referral, a spent invite) commits in one transaction
+with its "done" in the inbox, or not at all. A worker killed half-way leaves nothing, and the
+worker that claims the update again does it all once. What cannot be undone is a message
+already sent: Telegram may show it twice. A referral is logged once per id fixed in the
+draft, so even a confirmation sent twice shows the one code in the log.
 """
 
 from __future__ import annotations
@@ -33,14 +37,18 @@ from bot.persistence import StoragePersistence
 from bot.settings import Settings
 from bot.webhook import locked_webhook
 from storage.postgres import PostgresStorage
-from storage.postgres.database import open_pool
-from storage.postgres.inbox import Inbox, Leader
+from storage.postgres.database import open_pool, unit_of_work
+from storage.postgres.inbox import Claimed, Inbox, Leader
 
 _LOGGER = logging.getLogger(__name__)
 LEASE_S = 30.0  # a claimed update not done by then is claimed again (its worker died)
 IDLE_PAUSE_S = 0.02
 MAX_IDLE_PAUSE_S = 0.5
 CLAIMERS = 16  # updates of different chats one worker handles at once
+
+
+class ClaimLost(Exception):
+    """An update's lease ran out while it was handled, and another worker claimed it."""
 
 
 def _chat_of(body: dict[str, Any]) -> int | None:
@@ -157,6 +165,17 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
                 if not await inbox.renew(update_id, name, lease_s):
                     return
 
+        async def handle(claimed: Claimed) -> None:
+            """The update's database effects and its "done" in one transaction: a worker that
+            dies before the commit leaves nothing of it, and the next one does it all."""
+            async with unit_of_work(storage.pool):
+                update = Update.de_json(claimed.body, application.bot)
+                await _catch_up(application, update)
+                await application.process_update(update)
+                if not await inbox.done(claimed.update_id, name):
+                    # Our lease ran out and another worker holds the update now: undo ours.
+                    raise ClaimLost
+
         async def claim_and_handle() -> None:
             idle = IDLE_PAUSE_S
             while not finished.is_set():
@@ -169,12 +188,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
                     idle = IDLE_PAUSE_S
                     lease = asyncio.create_task(keep_lease(claimed.update_id))
                     try:
-                        update = Update.de_json(claimed.body, application.bot)
-                        await _catch_up(application, update)
-                        await application.process_update(update)
+                        await handle(claimed)
                     finally:
                         lease.cancel()
-                    await inbox.done(claimed.update_id, name)
                 except Exception:  # noqa: BLE001 - the lease hands the update on
                     _LOGGER.exception("worker: an update could not be handled; it will be "
                                       "claimed again when its lease runs out")

@@ -16,6 +16,8 @@ from bot.i18n import compile_catalogs
 from directory.importers.simple_csv import COLUMNS
 from directory.store import Directory, open_directory
 from members.keys import Keys, new_master_key
+from storage.ports import Storage
+from storage.postgres import PostgresStorage
 from storage.sqlite import SqliteStorage
 from storage.sqlite.database import open_database
 from tests.fake_telegram import FakeTelegram
@@ -94,6 +96,22 @@ def keys() -> Keys:
 async def storage(db: aiosqlite.Connection, db_path: Path, keys: Keys) -> SqliteStorage:
     """Every store on the test's SQLite file (the `db` fixture's connection)."""
     return await SqliteStorage.on(db, str(db_path), keys)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def any_storage(request: pytest.FixtureRequest, tmp_path: Path, keys: Keys
+                      ) -> AsyncIterator[Storage]:
+    """Every store on a fresh SQLite file, then on a fresh PostgreSQL database (the tests'
+    throwaway server): a test that takes it runs on both backends."""
+    if request.param == "sqlite":
+        opened: Storage = await SqliteStorage.open(tmp_path / "deflect.sqlite3", keys)
+        yield opened
+        await opened.close()
+        return
+    async with fresh_database(request.getfixturevalue("postgres")) as url:
+        opened = await PostgresStorage.open(url, keys, tmp_path / "directory.sqlite3")
+        yield opened
+        await opened.close()
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,8 @@ class PostgresServer:
         return f"postgresql://{USER}@{self.host}:{self.port}/{database}"
 
 
-def _binaries() -> Path:
+def binaries() -> Path:
+    """The folder of initdb, pg_ctl, pg_dump (Debian's versioned one, or on PATH)."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found and shutil.which("initdb"):
         found = [str(shutil.which("initdb"))]
@@ -61,7 +62,7 @@ def _as_owner(owner: str | None) -> list[str]:
 
 @contextlib.contextmanager
 def postgres_server() -> Iterator[PostgresServer]:
-    bindir = _binaries()
+    bindir = binaries()
     owner = None
     if os.geteuid() == 0:
         for name in ("postgres", "nobody"):

@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiosqlite
-import asyncpg
 
 from directory.store import Directory, open_directory
 from members.keys import Keys
 from storage.ports import Storage
 from storage.postgres import directory_copy
-from storage.postgres.database import open_pool
+from storage.postgres.database import Pool, open_pool
 from storage.postgres.followups import (
     PostgresConversationStore,
     PostgresFollowUpStore,
@@ -39,7 +38,7 @@ from storage.sqlite.database import open_database
 
 @dataclass
 class PostgresStorage(Storage):
-    pool: asyncpg.Pool
+    pool: Pool
     directory_file: Path
     _local: list[aiosqlite.Connection] = field(default_factory=list)  # the directory's file
     _directory_version: int = 0  # the published directory this worker's copy holds

@@ -9,13 +9,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import asyncpg
-
 from directory.store import Directory
-from storage.postgres.database import transaction
+from storage.postgres.database import Pool, transaction
 
 
-async def publish(pool: asyncpg.Pool, directory: Directory) -> int:
+async def publish(pool: Pool, directory: Directory) -> int:
     """Publish this directory for every worker; returns its version."""
     with tempfile.TemporaryDirectory(prefix="deflect-directory-") as folder:
         image = Path(folder) / "directory.sqlite3"
@@ -29,12 +27,12 @@ async def publish(pool: asyncpg.Pool, directory: Directory) -> int:
     return version
 
 
-async def latest(pool: asyncpg.Pool) -> int:
+async def latest(pool: Pool) -> int:
     """The newest published version (0: none yet)."""
     return int(await pool.fetchval("SELECT coalesce(max(version), 0) FROM directory_copy"))
 
 
-async def load(pool: asyncpg.Pool, directory: Directory, newer_than: int) -> int:
+async def load(pool: Pool, directory: Directory, newer_than: int) -> int:
     """Load the newest image into `directory` if newer than `newer_than`; returns the
     version the directory now has."""
     row = await pool.fetchrow("SELECT version, image FROM directory_copy WHERE version > $1 "

@@ -14,7 +14,7 @@ from directory.gazetteer import Place
 from members.keys import Keys, Sealer
 from referrals.model import Outcome
 from referrals.ports import Due, Expired, Notice, Reminder
-from storage.postgres.database import open_pool, transaction
+from storage.postgres.database import Pool, open_pool, transaction
 from storage.postgres.referrals import WEEK_OF_REFERRAL, write_outcome
 from storage.sqlite.referrals import WEEK_COLUMNS
 from storage.sqlite.schema import KEYED_TABLES
@@ -23,7 +23,7 @@ UNDELIVERED_CHANNEL = "deflect_undelivered"
 
 
 class PostgresFollowUpStore:
-    def __init__(self, pool: asyncpg.Pool, sealer: Sealer) -> None:
+    def __init__(self, pool: Pool, sealer: Sealer) -> None:
         self.pool = pool
         self.sealer = sealer
 
@@ -100,13 +100,13 @@ class PostgresUndeliveredStore:
     """`any_waiting`/`waiting` are asked on nearly every update: kept in memory, and kept
     current across workers by NOTIFY (the keyed hash only)."""
 
-    def __init__(self, pool: asyncpg.Pool, waiting: set[bytes]) -> None:
+    def __init__(self, pool: Pool, waiting: set[bytes]) -> None:
         self.pool = pool
         self._waiting = waiting
         self._listener: Any = None  # a pooled connection kept for LISTEN
 
     @classmethod
-    async def open(cls, pool: asyncpg.Pool) -> PostgresUndeliveredStore:
+    async def open(cls, pool: Pool) -> PostgresUndeliveredStore:
         store = cls(pool, set())
         store._listener = await pool.acquire()
         await store._listener.add_listener(UNDELIVERED_CHANNEL, store._heard)  # then read
@@ -157,7 +157,7 @@ class PostgresUndeliveredStore:
 
 
 class PostgresGeocodeCache:
-    def __init__(self, pool: asyncpg.Pool, sealer: Sealer) -> None:
+    def __init__(self, pool: Pool, sealer: Sealer) -> None:
         self.pool = pool
         self.sealer = sealer
 
@@ -185,7 +185,7 @@ _KEYS = ", ".join(str(n) for n in range(1, len(WEEK_COLUMNS.split(","))))
 
 
 class PostgresMaintenance:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: Pool) -> None:
         self.pool = pool
 
     async def expire(self, referrals_before: date, today: date, idle_before: float,
@@ -228,7 +228,7 @@ class PostgresMaintenance:
             await self.pool.execute(f"VACUUM {table}")
 
 
-async def forget_keyed(pool: asyncpg.Pool) -> dict[str, int]:
+async def forget_keyed(pool: Pool) -> dict[str, int]:
     deleted = {}
     async with transaction(pool) as db:
         for table in (*KEYED_TABLES, "inbox"):  # updates waiting are sealed too
@@ -239,7 +239,7 @@ async def forget_keyed(pool: asyncpg.Pool) -> dict[str, int]:
 class PostgresConversationStore:
     """As storage/sqlite/conversations.py: rows found by keyed tags, keys and data sealed."""
 
-    def __init__(self, pool: asyncpg.Pool, sealer: Sealer, owns_pool: bool) -> None:
+    def __init__(self, pool: Pool, sealer: Sealer, owns_pool: bool) -> None:
         self.pool = pool
         self.sealer = sealer
         self.owns_pool = owns_pool

@@ -4,8 +4,9 @@ The receiver answers Telegram only after `put` commits, so an update it acknowle
 lost; a worker `claim`s the first waiting update of a chat whose earlier updates are all done
 (each chat in update_id order, never two of one chat at once) with `FOR UPDATE SKIP LOCKED`,
 under a lease: if the worker dies, the lease runs out and another worker claims it again.
-Handling is idempotent by update_id: `done` moves the number to `inbox_done`, and `put`
-ignores a number seen before (Telegram redelivering what it did not see acknowledged).
+A worker calls `done` inside the update's unit of work (storage/postgres/database.py), so the
+number moves to `inbox_done` in the same transaction as the update's effects; `put` ignores a
+number seen before (Telegram redelivering what it did not see acknowledged).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import asyncpg
 
 from members.keys import Sealer, SealError
-from storage.postgres.database import transaction
+from storage.postgres.database import Pool, transaction
 
 DONE_KEPT_S = 24 * 3600  # Telegram gives up redelivering well within a day
 MAX_ATTEMPTS = 5  # an update whose handling failed this often is given up
@@ -37,7 +38,7 @@ class Claimed:
 
 
 class Inbox:
-    def __init__(self, pool: asyncpg.Pool, sealer: Sealer) -> None:
+    def __init__(self, pool: Pool, sealer: Sealer) -> None:
         self.pool = pool
         self.sealer = sealer
 
@@ -99,9 +100,10 @@ class Inbox:
             time.time() + lease_s, update_id, worker)
         return status.endswith(" 1")
 
-    async def done(self, update_id: int, worker: str | None = None) -> None:
+    async def done(self, update_id: int, worker: str | None = None) -> bool:
         """The update was handled by `worker` (None: by whoever): it leaves the inbox and its
-        number is remembered. Nothing happens if another worker holds it now."""
+        number is remembered. False, and nothing happens, if another worker holds it now. In
+        a unit of work (bot/workers.py) this commits with the update's effects."""
         async with transaction(self.pool) as db:
             if worker is None:
                 status = await db.execute("DELETE FROM inbox WHERE update_id = $1", update_id)
@@ -109,9 +111,11 @@ class Inbox:
                 status = await db.execute(
                     "DELETE FROM inbox WHERE update_id = $1 AND claimed_by = $2", update_id,
                     worker)
-            if status.endswith(" 1"):
-                await db.execute("INSERT INTO inbox_done (update_id, done_at) VALUES ($1, $2) "
-                                 "ON CONFLICT DO NOTHING", update_id, time.time())
+            if not status.endswith(" 1"):
+                return False
+            await db.execute("INSERT INTO inbox_done (update_id, done_at) VALUES ($1, $2) "
+                             "ON CONFLICT DO NOTHING", update_id, time.time())
+            return True
 
     async def forget_done(self, now: float | None = None) -> int:
         status = await self.pool.execute("DELETE FROM inbox_done WHERE done_at < $1",
@@ -127,7 +131,7 @@ class Leader:
     released by PostgreSQL when that worker's connection goes (a killed worker included)."""
 
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: Pool) -> None:
         self.pool = pool
         self._connection: Any = None
         self._held = False

@@ -4,13 +4,12 @@ from them (bot/app.py, every few seconds), and what a worker sets is written to 
 
 from __future__ import annotations
 
-import asyncpg
-
 from directory.live import Rows
+from storage.postgres.database import Pool
 
 
 class PostgresLiveShare:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: Pool) -> None:
         self.pool = pool
 
     async def status(self, row: tuple[str, str, int | None, int, int]) -> None:

@@ -14,7 +14,7 @@ import asyncpg
 
 from members.model import Agency, JoinResult, Membership, Role
 from members.ports import MemberCount, Selection
-from storage.postgres.database import transaction
+from storage.postgres.database import Pool, transaction
 from storage.sqlite.schema import KEYED_TABLES
 
 _SEPARATOR = ";"
@@ -22,13 +22,13 @@ LANGUAGE_CHANNEL = "deflect_language"
 
 
 class PostgresMemberStore:
-    def __init__(self, pool: asyncpg.Pool, languages: dict[bytes, str]) -> None:
+    def __init__(self, pool: Pool, languages: dict[bytes, str]) -> None:
         self.pool = pool
         self._languages = languages
         self._listener: Any = None  # a pooled connection kept for LISTEN
 
     @classmethod
-    async def open(cls, pool: asyncpg.Pool) -> PostgresMemberStore:
+    async def open(cls, pool: Pool) -> PostgresMemberStore:
         store = cls(pool, {})
         store._listener = await pool.acquire()
         # Listening first, then reading: a choice made in between is heard, not missed.

@@ -24,7 +24,7 @@ from referrals.model import (
     outcome_may_change,
 )
 from referrals.ports import GuessLimit, Reminder, WeekRow
-from storage.postgres.database import transaction
+from storage.postgres.database import Pool, transaction
 from storage.sqlite.referrals import REFERRAL_COLUMNS, WEEK_COLUMNS, referral_from_row
 
 WriteReminder = Callable[[asyncpg.Connection, str, Reminder], Awaitable[None]]
@@ -68,7 +68,7 @@ async def write_outcome(db: asyncpg.Connection, where: str, key: str, outcome: O
 
 
 class PostgresReferralStore:
-    def __init__(self, pool: asyncpg.Pool, write_reminder: WriteReminder | None = None
+    def __init__(self, pool: Pool, write_reminder: WriteReminder | None = None
                  ) -> None:
         self.pool = pool
         self.write_reminder = write_reminder
@@ -153,7 +153,7 @@ class PostgresReferralStore:
 
 
 class PostgresFigureStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: Pool) -> None:
         self.pool = pool
 
     def _in_period(self, select: str, start: date, end: date, agency_id: int | None,
@@ -184,7 +184,7 @@ class PostgresFigureStore:
 
 
 class PostgresAuditStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: Pool) -> None:
         self.pool = pool
 
     async def add(self, day: date, member_key: bytes | None, role: str, command: str) -> None:
@@ -199,7 +199,7 @@ class PostgresAuditStore:
 
 
 class PostgresHandoffStore:
-    def __init__(self, pool: asyncpg.Pool, sealer: Sealer) -> None:
+    def __init__(self, pool: Pool, sealer: Sealer) -> None:
         self.pool = pool
         self.sealer = sealer
 

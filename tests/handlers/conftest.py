@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import sqlite3
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import asyncpg
 import pytest
 from telegram import Update
 
@@ -20,6 +24,7 @@ from storage.postgres import PostgresStorage
 from storage.sqlite import SqliteStorage
 from tests.conftest import fresh_database
 from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser
+from tests.postgres_server import binaries
 
 CHICAGO_LOOP = (41.8781, -87.6298)
 
@@ -81,19 +86,73 @@ async def referral_rows(application: DeflectApplication) -> list[dict[str, Any]]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def bot_on_either(request: pytest.FixtureRequest, fake_telegram: FakeTelegram,
-                        db_path: Path) -> AsyncIterator[DeflectApplication]:
-    """The bot with its state in the SQLite file, then on PostgreSQL (a fresh database on
-    the tests' throwaway server): the same test, both backends."""
+async def settings_on_either(request: pytest.FixtureRequest, fake_telegram: FakeTelegram,
+                             db_path: Path) -> AsyncIterator[Settings]:
+    """The bot's settings with its state in the SQLite file, then on PostgreSQL (a fresh
+    database on the tests' throwaway server): the same test, both backends."""
     settings = Settings(token=TOKEN, db_path=db_path, base_url=fake_telegram.url,
                         telegram_retry_pause_s=0.05)
     if request.param == "sqlite":
-        async with polling(settings) as application:
-            yield application
+        yield settings
         return
     async with fresh_database(request.getfixturevalue("postgres")) as url:
-        async with polling(dataclasses.replace(settings, database_url=url)) as application:
-            yield application
+        yield dataclasses.replace(settings, database_url=url)
+
+
+@pytest.fixture
+async def bot_on_either(settings_on_either: Settings) -> AsyncIterator[DeflectApplication]:
+    """The bot on the SQLite file, then on PostgreSQL."""
+    async with polling(settings_on_either) as application:
+        yield application
+
+
+@dataclasses.dataclass(frozen=True)
+class StateAt:
+    """Where a bot started as a process of its own keeps its state: the SQLite file, or a
+    PostgreSQL database (with the directory in the file)."""
+
+    db_path: Path
+    url: str | None
+
+    def env(self) -> dict[str, str]:
+        return {"DEFLECT_DB": str(self.db_path),
+                **({"DEFLECT_DATABASE_URL": self.url} if self.url else {})}
+
+    @property
+    def location(self) -> str:
+        return self.url or str(self.db_path)
+
+    async def rows(self, query: str) -> list[tuple[Any, ...]]:
+        """A query without parameters, read by a connection of its own."""
+        if self.url is None:
+            with sqlite3.connect(self.db_path) as local:
+                return [tuple(row) for row in local.execute(query).fetchall()]
+        shared = await asyncpg.connect(self.url)
+        try:
+            return [tuple(row) for row in await shared.fetch(query)]
+        finally:
+            await shared.close()
+
+    async def raw(self) -> bytes:
+        """Everything of the state someone could copy: the file with its write-ahead log
+        and shared memory, or a dump of the database's data."""
+        if self.url is None:
+            return b"".join([await asyncio.to_thread(path.read_bytes) for path in (
+                self.db_path, self.db_path.with_name(self.db_path.name + "-wal"),
+                self.db_path.with_name(self.db_path.name + "-shm")) if path.exists()])
+        done = await asyncio.to_thread(
+            subprocess.run, [str(binaries() / "pg_dump"), "--data-only", "--inserts",
+                             self.url], capture_output=True, check=True)
+        return done.stdout
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def state_at(request: pytest.FixtureRequest, db_path: Path) -> AsyncIterator[StateAt]:
+    if request.param == "sqlite":
+        yield StateAt(db_path, None)
+        return
+    async with fresh_database(request.getfixturevalue("postgres")) as url:
+        yield StateAt(db_path, url)
 
 
 def officer(server: FakeTelegram, user_id: int = 1001) -> FakeUser:

@@ -28,7 +28,7 @@ from storage.ports import Storage
 from storage.postgres import PostgresConversationStore, PostgresStorage
 from storage.sqlite import SqliteConversationStore, SqliteStorage
 from tests.conftest import fresh_database
-from tests.postgres_server import PostgresServer
+from tests.postgres_server import PostgresServer, binaries
 from tests.referrals.support import NOW, seed_program
 
 CHAT = 918_273_700
@@ -217,18 +217,11 @@ async def test_nothing_of_anyone_in_a_dump_of_the_postgres_database(
     finally:
         await storage.close()
     dump = (await asyncio.to_thread(
-        subprocess.run, [str(Path(_pg_bin()) / "pg_dump"), "--data-only", "--inserts",
+        subprocess.run, [str(binaries() / "pg_dump"), "--data-only", "--inserts",
                          postgres_url], capture_output=True, text=True, check=True)).stdout
     assert "INSERT INTO public.referral" in dump
     assert str(CHAT) not in dump
     assert "41.88" not in dump  # no exact place (the referral holds a 5 km cell)
-
-
-def _pg_bin() -> str:
-    import glob
-
-    return str(Path(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"))[-1]).parent)
-
 
 
 async def test_a_status_set_on_one_worker_is_seen_by_another_after_a_refresh(
