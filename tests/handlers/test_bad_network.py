@@ -1,19 +1,20 @@
 """A bad network: 10% of Bot API calls fail (429, 500, timeouts, dropped connections) while
 200 officers each complete a referral. Every referral is logged exactly once, every
-confirmation reaches its officer, and the bot keeps running."""
+confirmation reaches its officer, and the bot keeps running: on the SQLite file and on
+PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from pathlib import Path
 
 import pytest
 
 from bot.settings import Settings
 from members import Role
 from referrals.model import shown_code
-from tests.fake_telegram import FAULT_KINDS, TOKEN, FakeTelegram, FakeUser, RandomFaults
+from tests.fake_telegram import FAULT_KINDS, FakeTelegram, FakeUser, RandomFaults
 from tests.handlers.conftest import make_member, polling, referral_rows
 from tests.officers import complete_checklist
 
@@ -22,11 +23,12 @@ IN_FLIGHT = 50
 
 
 async def test_ten_percent_faults_over_200_conversations_lose_nothing(
-        fake_telegram: FakeTelegram, db_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        fake_telegram: FakeTelegram, settings_on_either: Settings,
+        caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="bot.network")
     fake_telegram.random_faults = RandomFaults(0.10, seed=7, hold_s=1.5)
-    settings = Settings(token=TOKEN, db_path=db_path, base_url=fake_telegram.url,
-                        telegram_timeout_s=1.0, telegram_retry_pause_s=0.1)
+    settings = dataclasses.replace(settings_on_either, telegram_timeout_s=1.0,
+                                   telegram_retry_pause_s=0.1)
     gate = asyncio.Semaphore(IN_FLIGHT)
     # Telegram's flood limits (30 messages a second) would make this a test of patience:
     # off, as in benchmarks/load.py. 429s are still waited out by AIORateLimiter.

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 import time
-from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,11 +24,12 @@ from referrals.ports import Reminder
 from storage.sqlite import SqliteStorage
 from tests.fake_telegram import FakeTelegram, FakeUser, Fault
 from tests.handlers.conftest import (
-    database,
+    StateAt,
     make_member,
     officer_at_results,
     pick_detox_and_share_location,
     referral_rows,
+    rows_of,
     runtime,
     walk_to_needs,
 )
@@ -53,10 +53,10 @@ async def until(condition: object, wait_s: float = 20) -> None:
 
 
 async def test_sigkill_between_the_log_and_the_confirmation_then_another_press_shows_the_log(
-        fake_telegram: FakeTelegram, db_path: Path) -> None:
-    await officer_in_file(db_path)
+        fake_telegram: FakeTelegram, state_at: StateAt) -> None:
+    await officer_in_file(state_at)
 
-    first = await start_bot(fake_telegram, db_path)
+    first = await start_bot(fake_telegram, state_at)
     user = FakeUser(fake_telegram, 1001)
     try:
         await walk_to_needs(user)
@@ -72,13 +72,12 @@ async def test_sigkill_between_the_log_and_the_confirmation_then_another_press_s
     finally:
         first.kill()  # SIGKILL
         await first.wait()
-    with sqlite3.connect(db_path) as connection:
-        (logged,) = connection.execute("SELECT id, code, service_id FROM referral").fetchall()
-        assert connection.execute("SELECT referral_id FROM followup").fetchall() == [
-            (logged[0],)]  # the reminder was written with it
+    (logged,) = await state_at.rows("SELECT id, code, service_id FROM referral")
+    # The reminder was written with it.
+    assert await state_at.rows("SELECT referral_id FROM followup") == [(logged[0],)]
     assert shown_in(shown_nowhere, "Code: ") == shown_code(logged[1])
 
-    second = await start_bot(fake_telegram, db_path)
+    second = await start_bot(fake_telegram, state_at)
     try:
         # After the restart, the officer presses again: another service's button, even.
         await user.press("Refer to 2", results)
@@ -92,15 +91,14 @@ async def test_sigkill_between_the_log_and_the_confirmation_then_another_press_s
     assert "Lakeshore Detox Center (demo)" in text  # the first service: the one logged
     assert venue.params["title"] == "Lakeshore Detox Center (demo)"
     assert logged[2] == "demo-001"
-    with sqlite3.connect(db_path) as connection:
-        assert connection.execute("SELECT id, code, service_id FROM referral").fetchall() == [
-            logged]
-        assert connection.execute("SELECT count(*) FROM followup").fetchone() == (1,)
+    assert await state_at.rows("SELECT id, code, service_id FROM referral") == [logged]
+    assert await state_at.rows("SELECT count(*) FROM followup") == [(1,)]
 
 
 async def test_a_code_clash_draws_another_code_for_members_of_the_public(
-        bot: DeflectApplication, fake_telegram: FakeTelegram,
+        bot_on_either: DeflectApplication, fake_telegram: FakeTelegram,
         monkeypatch: pytest.MonkeyPatch) -> None:
+    bot = bot_on_either
     # Every code the results draw is the same one: the log must tell the second person
     # another code, and keep both referrals.
     monkeypatch.setattr("handlers.checklist.results.new_referral_code", lambda: FORCED)
@@ -114,41 +112,41 @@ async def test_a_code_clash_draws_another_code_for_members_of_the_public(
         shown.append(shown_in(str((await person.reply("Your referral code")).params["text"]),
                               "code: "))
     rows = await referral_rows(bot)
-    assert [row["code"] for row in rows][0] == FORCED
     assert len(rows) == 2
-    assert rows[1]["code"] != FORCED
-    assert shown == [shown_code(row["code"]) for row in rows]
-    assert shown[0] == "AAAA-BBBB"
+    assert shown[0] == "AAAA-BBBB"  # the first person got the code drawn
+    assert shown[1] != "AAAA-BBBB"  # the second, another one
+    assert sorted(shown) == sorted(shown_code(row["code"]) for row in rows)
 
 
 async def test_a_failure_while_logging_writes_nothing_and_the_same_press_works_again(
-        bot: DeflectApplication, fake_telegram: FakeTelegram,
+        bot_on_either: DeflectApplication, fake_telegram: FakeTelegram,
         monkeypatch: pytest.MonkeyPatch) -> None:
+    bot = bot_on_either
     user = await officer_at_results(bot, fake_telegram)
     results = user.last_keyboard_message()
     store = runtime(bot).storage.referrals
     write = store.write_reminder  # type: ignore[attr-defined]
     failures: list[str] = []
 
-    async def locked_once(referral_id: str, reminder: Reminder) -> None:
+    async def locked_once(*args: Any) -> None:
+        # (referral_id, reminder) on SQLite; (connection, referral_id, reminder) on PostgreSQL
         if not failures:
-            failures.append(referral_id)
-            raise sqlite3.OperationalError("database is locked")
-        await write(referral_id, reminder)
+            failures.append(next(arg for arg in args if isinstance(arg, str)))
+            raise ConnectionResetError("the database went away while logging")
+        await write(*args)
 
     monkeypatch.setattr(store, "write_reminder", locked_once)
     await user.press("Refer to 1", results)
     await user.reply("Something went wrong on our side")
-    db = database(bot)
     assert await referral_rows(bot) == []  # the referral went with its reminder
-    assert list(await db.execute_fetchall("SELECT count(*) FROM followup")) == [(0,)]
+    assert await rows_of(bot, "followup") == []
     await user.press("Refer to 1", results)
     confirmation = await user.reply("Referral logged")
     (row,) = await referral_rows(bot)
     assert row["id"] == failures[0]  # the same referral, now logged
     assert shown_in(str(confirmation.params["text"]), "Code: ") == shown_code(row["code"])
-    assert list(await db.execute_fetchall("SELECT referral_id FROM followup")) == [
-        (row["id"],)]
+    assert [followup["referral_id"] for followup in await rows_of(bot, "followup")] == [
+        row["id"]]
     # The checklist done again is a new referral, but the old buttons log nothing more.
     query = await user.press("Refer to 1", results)
     assert await user.toast(query) == "This step has expired."
@@ -156,7 +154,8 @@ async def test_a_failure_while_logging_writes_nothing_and_the_same_press_works_a
 
 
 async def test_codes_are_eight_characters_shown_in_two_groups_and_arrived_takes_any_form(
-        bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
+        bot_on_either: DeflectApplication, fake_telegram: FakeTelegram) -> None:
+    bot = bot_on_either
     user = await officer_at_results(bot, fake_telegram)
     await user.press("Refer to 1")
     shown = shown_in(str((await user.reply("Referral logged")).params["text"]), "Code: ")
