@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from directory.store import Directory, open_directory
 from members.keys import Keys, new_master_key
 from storage.ports import Storage
 from storage.postgres import PostgresStorage
+from storage.postgres.database import migrate
 from storage.sqlite import SqliteStorage
 from storage.sqlite.database import open_database
 from tests.fake_telegram import FakeTelegram
@@ -119,7 +122,28 @@ def postgres() -> Iterator[PostgresServer]:
     """One throwaway PostgreSQL for the session, started only if a test asks for it; it
     fails (never skips) when it cannot start (tests/postgres_server.py)."""
     with postgres_server() as server:
+        # Its own event loop, in a thread: a test's loop may be running already.
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, _migrated_template(server)).result()
         yield server
+
+
+TEMPLATE = "deflect_template"
+
+
+async def _migrated_template(server: PostgresServer) -> None:
+    """A database migrated once, that each test's fresh database is copied from (CREATE
+    DATABASE ... TEMPLATE): the migrations run once per session, not once per test."""
+    admin = await asyncpg.connect(server.url())
+    try:
+        await admin.execute(f"CREATE DATABASE {TEMPLATE}")
+    finally:
+        await admin.close()
+    connection = await asyncpg.connect(server.url(TEMPLATE))
+    try:
+        await migrate(connection)
+    finally:
+        await connection.close()
 
 
 @asynccontextmanager
@@ -128,7 +152,7 @@ async def fresh_database(server: PostgresServer) -> AsyncIterator[str]:
     name = f"t_{uuid.uuid4().hex[:16]}"
     admin = await asyncpg.connect(server.url())
     try:
-        await admin.execute(f"CREATE DATABASE {name}")
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
     finally:
         await admin.close()
     try:

@@ -1,5 +1,5 @@
 """Wrong invite codes of many users share one ceiling an hour, beside each user's own limit.
-Against a real SQLite file, no Telegram."""
+On both backends (a real SQLite file, a real PostgreSQL database), no Telegram."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from members import (
     Role,
 )
 from members.keys import Keys
-from storage.sqlite import SqliteStorage
+from storage.ports import Storage
+from tests.referrals.support import execute, select
 
 
 async def test_wrong_codes_of_many_users_share_an_hourly_ceiling(
-        storage: SqliteStorage, keys: Keys, caplog: pytest.LogCaptureFixture) -> None:
-    members = Members(storage.members, keys)
+        any_storage: Storage, keys: Keys, caplog: pytest.LogCaptureFixture) -> None:
+    members = Members(any_storage.members, keys)
     code = await members.invite(await members.ensure_agency("Chicago PD", "US"), Role.PEER)
     users = range(100_001, 100_001 + MAX_FAILED_JOINS_PER_HOUR_ALL)
     for user in users:  # one wrong code each: nobody near their own limit
@@ -36,9 +37,9 @@ async def test_wrong_codes_of_many_users_share_an_hourly_ceiling(
     assert message.startswith("join: hourly ceiling of wrong codes reached")
     for secret in ("200001", code, code.replace("-", "")):  # no id, no code
         assert secret not in message
-    rows = list(await storage.db.execute_fetchall("SELECT sum(failures) FROM join_attempt"))
+    rows = await select(any_storage, "SELECT sum(failures) FROM join_attempt")
     assert rows == [(MAX_FAILED_JOINS_PER_HOUR_ALL,)]  # refusals are not counted
     # A user's own limit still comes first.
-    await storage.db.execute("UPDATE join_attempt SET failures = ? WHERE user_hmac = ?",
-                             (MAX_FAILED_JOINS_PER_HOUR, members.user_key(100_001)))
+    await execute(any_storage, "UPDATE join_attempt SET failures = ? WHERE user_hmac = ?",
+                  MAX_FAILED_JOINS_PER_HOUR, members.user_key(100_001))
     assert (await members.join(100_001, code))[0] is JoinResult.TOO_MANY_TRIES

@@ -1,5 +1,6 @@
 """Service staff: invites bound to services, staff bindings with sealed chats, removal by
-invite or agency, counts. Against a real SQLite file, no Telegram."""
+invite or agency, counts. On both backends (a real SQLite file, a real PostgreSQL database),
+no Telegram."""
 
 from __future__ import annotations
 
@@ -9,18 +10,19 @@ import pytest
 
 from members import JoinResult, Members, Role
 from members.keys import Keys, new_master_key
-from storage.sqlite import SqliteStorage
+from storage.ports import Storage
+from tests.referrals.support import execute, select
 
 DANA, SAM, LEE = 7_100_200_301, 7_100_200_302, 7_100_200_303
 
 
-async def _members(storage: SqliteStorage, keys: Keys) -> Members:
+async def _members(storage: Storage, keys: Keys) -> Members:
     return await Members.open(storage.members, keys)
 
 
 async def test_a_service_invite_needs_services_and_no_other_invite_has_any(
-        storage: SqliteStorage, keys: Keys) -> None:
-    members = await _members(storage, keys)
+        any_storage: Storage, keys: Keys) -> None:
+    members = await _members(any_storage, keys)
     agency = await members.ensure_agency("Lakeshore Detox Center (demo)", "US")
     with pytest.raises(ValueError, match="service staff"):
         await members.invite(agency, Role.SERVICE)
@@ -28,15 +30,15 @@ async def test_a_service_invite_needs_services_and_no_other_invite_has_any(
         await members.invite(agency, Role.OFFICER, services=["demo-001"])
     with pytest.raises(ValueError, match="service id"):
         await members.invite(agency, Role.SERVICE, services=["demo-001;demo-002"])
-    assert list(await storage.db.execute_fetchall("SELECT * FROM invite")) == []
+    assert await select(any_storage, "SELECT * FROM invite") == []
     await members.invite(agency, Role.SERVICE, services=["demo-001", "demo-002", "demo-001"])
-    assert list(await storage.db.execute_fetchall("SELECT role, services FROM invite")) == [
+    assert await select(any_storage, "SELECT role, services FROM invite") == [
         ("service", "demo-001;demo-002")]
 
 
 async def test_joining_with_a_service_invite_makes_staff_of_its_services(
-        storage: SqliteStorage, keys: Keys) -> None:
-    members = await _members(storage, keys)
+        any_storage: Storage, keys: Keys) -> None:
+    members = await _members(any_storage, keys)
     agency = await members.ensure_agency("Lakeshore Detox Center (demo)", "US")
     code = await members.invite(agency, Role.SERVICE, uses=2,
                                 services=["demo-002", "demo-001"])
@@ -54,23 +56,23 @@ async def test_joining_with_a_service_invite_makes_staff_of_its_services(
     await members.join(SAM, code)
     assert sorted(await members.staff_chats("demo-001")) == [DANA, SAM]
     # Every member remembers the invite they joined with, as its keyed hash.
-    assert list(await storage.db.execute_fetchall("SELECT DISTINCT invite_hash FROM member")
-                ) == [(keys.invite(code),)]
+    assert await select(any_storage, "SELECT DISTINCT invite_hash FROM member") == [
+        (keys.invite(code),)]
 
 
-async def test_other_members_have_no_services(storage: SqliteStorage, keys: Keys) -> None:
-    members = await _members(storage, keys)
+async def test_other_members_have_no_services(any_storage: Storage, keys: Keys) -> None:
+    members = await _members(any_storage, keys)
     code = await members.invite(await members.ensure_agency("Chicago PD", "US"), Role.OFFICER)
     await members.join(DANA, code)
     membership = await members.membership(DANA)
     assert membership is not None
     assert (membership.role, membership.services) == (Role.OFFICER, ())
-    assert list(await storage.db.execute_fetchall("SELECT * FROM staff")) == []
+    assert await select(any_storage, "SELECT * FROM staff") == []
 
 
-async def test_joining_again_replaces_the_staff_bindings(storage: SqliteStorage, keys: Keys
+async def test_joining_again_replaces_the_staff_bindings(any_storage: Storage, keys: Keys
                                                          ) -> None:
-    members = await _members(storage, keys)
+    members = await _members(any_storage, keys)
     detox = await members.ensure_agency("Lakeshore Detox Center (demo)", "US")
     first = await members.invite(detox, Role.SERVICE, services=["demo-001", "demo-002"])
     second = await members.invite(detox, Role.SERVICE, services=["demo-003"])
@@ -85,30 +87,30 @@ async def test_joining_again_replaces_the_staff_bindings(storage: SqliteStorage,
     police = await members.invite(await members.ensure_agency("Chicago PD", "US"), Role.OFFICER)
     await members.join(DANA, police)
     assert await members.staff_chats("demo-003") == []
-    assert list(await storage.db.execute_fetchall("SELECT * FROM staff")) == []
+    assert await select(any_storage, "SELECT * FROM staff") == []
 
 
 async def test_a_sealed_chat_opens_only_in_its_own_row_and_with_its_key(
-        storage: SqliteStorage, keys: Keys, caplog: pytest.LogCaptureFixture) -> None:
-    members = await _members(storage, keys)
+        any_storage: Storage, keys: Keys, caplog: pytest.LogCaptureFixture) -> None:
+    members = await _members(any_storage, keys)
     agency = await members.ensure_agency("Lakeshore Detox Center (demo)", "US")
     await members.add_member(DANA, agency, Role.SERVICE, services=["demo-001"])
     # The same sealed chat copied to another service does not open there.
-    await storage.db.execute(
-        "INSERT INTO staff (service_id, member_hmac, sealed_chat) "
+    await execute(
+        any_storage, "INSERT INTO staff (service_id, member_hmac, sealed_chat) "
         "SELECT 'demo-002', member_hmac, sealed_chat FROM staff")
     with caplog.at_level(logging.WARNING):
         assert await members.staff_chats("demo-002") == []
         assert await members.staff_chats("demo-002") == []
     assert len(caplog.records) == 1  # logged once, and without ids
     assert str(DANA) not in caplog.text
-    other = await Members.open(storage.members, Keys(new_master_key()))
+    other = await Members.open(any_storage.members, Keys(new_master_key()))
     assert await other.staff_chats("demo-001") == []
 
 
 async def test_remove_by_invite_or_by_agency_takes_the_staff_bindings_along(
-        storage: SqliteStorage, keys: Keys) -> None:
-    members = await _members(storage, keys)
+        any_storage: Storage, keys: Keys) -> None:
+    members = await _members(any_storage, keys)
     detox = await members.ensure_agency("Lakeshore Detox Center (demo)", "US")
     staff = await members.invite(detox, Role.SERVICE, uses=3, services=["demo-001"])
     await members.join(DANA, staff)
@@ -121,7 +123,7 @@ async def test_remove_by_invite_or_by_agency_takes_the_staff_bindings_along(
     assert await members.remove(invite=staff.lower().replace("-", " ")) == 2
     assert await members.membership(DANA) is None
     assert await members.staff_chats("demo-001") == []
-    assert list(await storage.db.execute_fetchall("SELECT * FROM staff")) == []
+    assert await select(any_storage, "SELECT * FROM staff") == []
     # Its third use is gone with them: nobody else joins with it.
     result, joined = await members.join(LEE + 2, staff)
     assert (result, joined) == (JoinResult.WRONG_CODE, None)
@@ -135,8 +137,8 @@ async def test_remove_by_invite_or_by_agency_takes_the_staff_bindings_along(
         await members.remove(invite=staff, agency=police)
 
 
-async def test_counts_per_agency_and_role(storage: SqliteStorage, keys: Keys) -> None:
-    members = await _members(storage, keys)
+async def test_counts_per_agency_and_role(any_storage: Storage, keys: Keys) -> None:
+    members = await _members(any_storage, keys)
     police = await members.ensure_agency("Chicago PD", "US")
     detox = await members.ensure_agency("Lakeshore Detox Center (demo)", "US")
     for user in (1, 2):

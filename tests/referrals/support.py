@@ -1,9 +1,12 @@
-"""A program's referral log to compute figures from: two agencies, this week and a year ago."""
+"""A program's referral log to compute figures from: two agencies, this week and a year ago;
+and raw SQL on either backend, for the tests that look at the rows a store wrote."""
 
 from __future__ import annotations
 
+import itertools
+import re
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from directory.model import Need
 from members import Members
@@ -11,6 +14,8 @@ from members.keys import Keys, new_master_key
 from referrals.log import ReferralLog
 from referrals.model import Outcome, Pathway, Referral
 from storage.ports import Storage
+from storage.postgres import PostgresStorage
+from storage.sqlite import SqliteStorage
 
 S = TypeVar("S", bound=Storage)
 
@@ -51,3 +56,29 @@ async def seed_program(storage: S) -> S:
     for _ in range(5):
         await log_referral(storage, Pathway.ACTIVE_OUTREACH, agency_id=evanston.id)
     return storage
+
+
+def _numbered(sql: str) -> str:
+    """`?` placeholders as PostgreSQL's `$1, $2, ...` (the queries here quote no `?`)."""
+    count = itertools.count(1)
+    return re.sub(r"\?", lambda _match: f"${next(count)}", sql)
+
+
+async def select(storage: Storage, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    """The rows of a SELECT (`?` placeholders) on whichever backend `storage` is, as tuples:
+    the same values on both (keyed hashes and sealed values as bytes, days as ISO text)."""
+    if isinstance(storage, SqliteStorage):
+        return [tuple(row) for row in await storage.db.execute_fetchall(sql, args)]
+    if isinstance(storage, PostgresStorage):
+        return [tuple(row) for row in await storage.pool.fetch(_numbered(sql), *args)]
+    raise TypeError(f"no raw SQL on {type(storage).__name__}")
+
+
+async def execute(storage: Storage, sql: str, *args: Any) -> None:
+    """One statement (`?` placeholders) on whichever backend `storage` is."""
+    if isinstance(storage, SqliteStorage):
+        await storage.db.execute(sql, args)
+    elif isinstance(storage, PostgresStorage):
+        await storage.pool.execute(_numbered(sql), *args)
+    else:
+        raise TypeError(f"no raw SQL on {type(storage).__name__}")

@@ -1,5 +1,6 @@
 """Program figures: right counts, small cells withheld so that no total gives them away, and
-retention that keeps the figures and drops the rows. Against a real SQLite file, no Telegram."""
+retention that keeps the figures and drops the rows. On both backends (a real SQLite file, a
+real PostgreSQL database), no Telegram."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from hypothesis import strategies as st
 from referrals import figures as stats
 from referrals.followups import FollowUps
 from referrals.retention import purge
+from storage.ports import Storage
 from storage.sqlite import SqliteStorage
-from tests.referrals.support import NOW, seed_program
+from tests.referrals.support import NOW, seed_program, select
 
 # --- suppression: proved with linear algebra ----------------------------------------------
 
@@ -111,13 +113,13 @@ def test_no_withheld_cell_is_ever_derivable(raw: list[tuple[int, int, int]]) -> 
 
 
 @pytest.fixture
-async def program(storage: SqliteStorage) -> SqliteStorage:
-    return await seed_program(storage)
+async def program(any_storage: Storage) -> Storage:
+    return await seed_program(any_storage)
 
 
 # --- figures from the log -------------------------------------------------------------------
 
-async def test_figures_by_pathway_for_one_agency(program: SqliteStorage) -> None:
+async def test_figures_by_pathway_for_one_agency(program: Storage) -> None:
     rows, total = await stats.figures(program.figures, stats.By.PATHWAY, start=date(2026, 11, 1),
                                       end=date(2026, 11, 30), agency_id=1)
     by_key = {row.key: row for row in rows}
@@ -130,7 +132,7 @@ async def test_figures_by_pathway_for_one_agency(program: SqliteStorage) -> None
 
 
 async def test_figures_by_need_count_a_referral_under_each_of_its_needs_once_in_the_total(
-        program: SqliteStorage) -> None:
+        program: Storage) -> None:
     rows, total = await stats.figures(program.figures, stats.By.NEED, start=date(2026, 11, 1),
                                       end=date(2026, 11, 30), agency_id=1)
     by_key = {row.key: row.referrals for row in rows}
@@ -139,7 +141,7 @@ async def test_figures_by_need_count_a_referral_under_each_of_its_needs_once_in_
 
 
 async def test_figures_by_service_category_come_from_the_directory(
-        program: SqliteStorage) -> None:
+        program: Storage) -> None:
     demo = await program.open_directory(demo=True)  # the bundled demo directory
     categories = await demo.needs_by_service()
     await demo.close()
@@ -153,9 +155,9 @@ async def test_figures_by_service_category_come_from_the_directory(
 
 
 async def test_retention_folds_old_rows_so_the_figures_survive_and_the_rows_do_not(
-        program: SqliteStorage, db_path: Path) -> None:
-    old_codes = [row[0] for row in await program.db.execute_fetchall(
-        "SELECT code FROM referral WHERE created_hour < '2026-01-01'")]
+        program: Storage) -> None:
+    old_codes = [row[0] for row in await select(
+        program, "SELECT code FROM referral WHERE created_hour < '2026-01-01'")]
     assert len(old_codes) == 12
     start, end = date(2025, 1, 1), date(2026, 12, 31)
     week = stats.By.WEEK
@@ -167,11 +169,14 @@ async def test_retention_folds_old_rows_so_the_figures_survive_and_the_rows_do_n
     after = stats.table(*(await stats.figures(program.figures, week, start=start, end=end)),
                         week)
     assert after == before
-    assert list(await program.db.execute_fetchall(
-        "SELECT count(*) FROM referral WHERE created_hour < '2026-01-01'")) == [(0,)]
-    raw = await asyncio.to_thread(_file_bytes, db_path)
-    for code in old_codes:
-        assert code.encode() not in raw
+    assert await select(
+        program, "SELECT count(*) FROM referral WHERE created_hour < '2026-01-01'") == [(0,)]
+    if isinstance(program, SqliteStorage):
+        # SQLite only: the bytes of the file and its write-ahead log on disk (PostgreSQL's
+        # data directory belongs to the server, not to the test).
+        raw = await asyncio.to_thread(_file_bytes, Path(program.location))
+        for code in old_codes:
+            assert code.encode() not in raw
 
 
 def _file_bytes(db_path: Path) -> bytes:

@@ -1,5 +1,6 @@
-"""Service staff in the SQLite file: their chats are sealed, never written in clear (not in
-the file, not in its write-ahead log), and removing a member removes their bindings."""
+"""Service staff in storage: their chats are sealed, never written in clear in the SQLite file
+(not in the file, not in its write-ahead log), and removing a member removes their bindings
+(on both backends)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 
 from members import Members, Role
 from members.keys import Keys
+from storage.ports import Storage
 from storage.sqlite import SqliteStorage
+from tests.referrals.support import select
 
 STAFF = 6_543_210_987
 
@@ -18,6 +21,7 @@ def _file_bytes(db_path: Path) -> bytes:
     return b"".join(path.read_bytes() for path in files if path.exists())
 
 
+# SQLite only: what it reads is the bytes SQLite wrote to the file and its write-ahead log.
 async def test_staff_chat_ids_never_reach_the_file(storage: SqliteStorage, keys: Keys,
                                                    db_path: Path) -> None:
     members = await Members.open(storage.members, keys)
@@ -40,13 +44,13 @@ async def test_staff_chat_ids_never_reach_the_file(storage: SqliteStorage, keys:
     assert struct.pack(">q", STAFF) not in raw
 
 
-async def test_removing_a_member_deletes_their_staff_rows(storage: SqliteStorage, keys: Keys
+async def test_removing_a_member_deletes_their_staff_rows(any_storage: Storage, keys: Keys
                                                           ) -> None:
-    members = await Members.open(storage.members, keys)
+    members = await Members.open(any_storage.members, keys)
     agency = await members.ensure_agency("Lakeshore Detox Center (demo)", "US")
     code = await members.invite(agency, Role.SERVICE, services=["demo-001", "demo-002"])
     await members.join(STAFF, code)
-    assert len(list(await storage.db.execute_fetchall("SELECT * FROM staff"))) == 2
+    assert len(await select(any_storage, "SELECT * FROM staff")) == 2
     assert await members.remove(agency=agency) == 1
-    assert list(await storage.db.execute_fetchall("SELECT * FROM staff")) == []
-    assert list(await storage.db.execute_fetchall("SELECT * FROM member")) == []
+    assert await select(any_storage, "SELECT * FROM staff") == []
+    assert await select(any_storage, "SELECT * FROM member") == []
