@@ -26,7 +26,8 @@ from bot.settings import Settings
 from bot.updates import PerChatUpdateProcessor
 from directory.geocoder import Geocoder
 from directory.importers import default_source, detect_format, read_path
-from handlers.checklist import build_checklist_handler
+from handlers.checklist import IdleClock, build_checklist_handler
+from handlers.checklist.idle import SWEEP_S as IDLE_SWEEP_S
 from handlers.common import DRAFT, Draft
 from handlers.coordinator import build_coordinator_handlers
 from handlers.errors import on_error
@@ -152,6 +153,16 @@ async def _save_state(update: Update, context: DeflectContext) -> None:
         context.application.mark_data_for_update_persistence(
             user_ids=update.effective_user.id)
     await context.application.update_persistence()
+    clock = context.bot_data.idle_clock
+    if clock is not None:
+        clock.seen(update)
+
+
+async def _end_idle(context: DeflectContext) -> None:
+    """One process: end the conversations idle for DEFLECT_CONVERSATION_MINUTES."""
+    clock = context.bot_data.idle_clock
+    if clock is not None:
+        await clock.sweep(context.application)
 
 
 async def _purge_idle(context: DeflectContext) -> None:
@@ -244,8 +255,15 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
     # confirmations the member missed.
     application.add_handler(build_edit_handler(), group=_EDIT_GROUP)
     application.add_handler(build_undelivered_handler(), group=_NOTICE_GROUP)
-    application.add_handler(build_checklist_handler(
-        None if shared else settings.conversation_minutes))
+    checklist = build_checklist_handler()
+    application.add_handler(checklist)
+    if not shared:
+        # Several workers: a clock in one process cannot see the chat's later updates on
+        # another; the store's idle purge ends their conversations instead.
+        application.bot_data.idle_clock = IdleClock(checklist,
+                                                    settings.conversation_minutes * 60)
+        application.job_queue.run_repeating(  # type: ignore[union-attr]
+            _end_idle, interval=IDLE_SWEEP_S, first=IDLE_SWEEP_S, name="end-idle")
     for handler in [*build_followup_handlers(), *build_handoff_handlers(),
                     *build_live_handlers(), *build_coordinator_handlers(),
                     *build_start_handlers()]:

@@ -123,6 +123,14 @@ async def run(args: argparse.Namespace, settings: Settings, translator: Translat
 
 def _privacy_check(settings: Settings, translator: Translator) -> int:
     _ = translator.gettext
+    if settings.database_url:
+        # The check reads a SQLite file's bytes and pages; a PostgreSQL database is not a
+        # file it can read. Saying "0 findings" of the local directory file would be a
+        # definite wrong answer about the log.
+        sys.stderr.write(_("privacy-check scans the SQLite file; this installation keeps its "
+                           "state on PostgreSQL, which it cannot check. Nothing was "
+                           "checked.") + "\n")
+        return 2
     if not settings.db_path.exists():
         sys.stderr.write(_("%(path)s: no such file or folder") % {
             "path": settings.db_path} + "\n")

@@ -21,9 +21,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any
 
-from telegram.error import BadRequest, NetworkError
+from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter
 
 _LOGGER = logging.getLogger(__name__)
@@ -47,6 +48,37 @@ class RetryingRateLimiter(AIORateLimiter):
             super().__init__(overall_max_rate=0, group_max_rate=0, max_retries=max_retries)
         self.network_retries = network_retries
         self.first_pause_s = first_pause_s
+        self.flood_limits = flood_limits
+        self.max_retries = max_retries
+        self._no_pause = asyncio.Event()  # cleared while a 429's retry_after is waited out
+        self._no_pause.set()
+
+    async def _limited(self, callback: Callable[..., Coroutine[Any, Any, JSON]], args: Any,
+                       kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
+                       rate_limit_args: int | None) -> JSON:
+        """One call, within the flood limits; or, with the limits off, the call straight
+        away (AIORateLimiter's limiters cost time even at rate 0), a 429 still waited out
+        as AIORateLimiter does: every call pauses until retry_after has passed."""
+        if self.flood_limits:
+            return await super().process_request(callback, args, kwargs, endpoint, data,
+                                                 rate_limit_args)
+        retries = rate_limit_args or self.max_retries
+        for attempt in range(retries + 1):
+            await self._no_pause.wait()
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                if attempt == retries:
+                    raise
+                wait = error.retry_after
+                pause = (wait.total_seconds() if isinstance(wait, timedelta) else wait) + 0.1
+                _LOGGER.info("Rate limit hit. Retrying after %f seconds", pause)
+                self._no_pause.clear()
+                try:
+                    await asyncio.sleep(pause)
+                finally:
+                    self._no_pause.set()
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def process_request(
         self,
@@ -60,8 +92,8 @@ class RetryingRateLimiter(AIORateLimiter):
         pause = self.first_pause_s
         for attempt in range(self.network_retries + 1):
             try:
-                return await super().process_request(callback, args, kwargs, endpoint, data,
-                                                     rate_limit_args)
+                return await self._limited(callback, args, kwargs, endpoint, data,
+                                           rate_limit_args)
             except BadRequest as error:
                 if _NOT_MODIFIED in error.message.lower():
                     # The message shows what was asked already: a retried edit whose first

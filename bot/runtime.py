@@ -46,6 +46,8 @@ class BotData:
         self.runtime: Runtime | None = None
         # Several workers (bot/workers.py): whether this one runs the repeating jobs now.
         self.leads: Callable[[], Awaitable[bool]] | None = None
+        # One process: the clock that ends idle conversations (handlers/checklist/idle.py).
+        self.idle_clock: Any = None
 
 
 class DeflectContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

@@ -13,10 +13,12 @@ question, and the location step's typed Back and Cancel go through navigation):
 - results: search, results page and referral;
 - navigation: Back, language, Cancel, wrong input, timeout (imports prompts and results);
 - location: shared and typed places (imports results and navigation);
-- conversation: the ConversationHandler (imports them all).
+- conversation: the ConversationHandler (imports them all);
+- idle: the sweep that ends idle conversations (imports navigation).
 """
 
 from handlers.checklist.conversation import build_checklist_handler
+from handlers.checklist.idle import IdleClock
 from handlers.checklist.prompts import overdose_steps
 
-__all__ = ["build_checklist_handler", "overdose_steps"]
+__all__ = ["IdleClock", "build_checklist_handler", "overdose_steps"]

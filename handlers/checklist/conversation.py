@@ -27,17 +27,15 @@ from handlers.checklist.answers import (
     toggle_need,
 )
 from handlers.checklist.location import choose_place, got_location, typed_location
-from handlers.checklist.navigation import cancel, navigate, timed_out, wrong_input
+from handlers.checklist.navigation import cancel, navigate, wrong_input
 from handlers.checklist.prompts import start_checklist, start_find
 from handlers.checklist.results import results_action
 from handlers.common import Step
 
 
-def build_checklist_handler(conversation_minutes: int | None
-                            ) -> ConversationHandler[DeflectContext]:
-    """The conversation: entry points, one list of handlers per step, fallbacks. No
-    timeout (None) when several workers share the conversations: a timer in one process
-    cannot see the chat's later updates on another; the idle purge ends them instead."""
+def build_checklist_handler() -> ConversationHandler[DeflectContext]:
+    """The conversation: entry points, one list of handlers per step, fallbacks. Idle
+    conversations are ended by one sweep (handlers/checklist/idle.py), not PTB's timer."""
     private = filters.ChatType.PRIVATE
     steps: dict[object, list[BaseHandler[Update, DeflectContext, object]]] = {
         Step.SAFETY: [CallbackQueryHandler(safety_answer, pattern=ui.SAFETY_ANSWER)],
@@ -55,8 +53,6 @@ def build_checklist_handler(conversation_minutes: int | None
             CallbackQueryHandler(choose_place, pattern=ui.PLACE_CHOICE),
         ],
         Step.RESULTS: [CallbackQueryHandler(results_action, pattern=ui.RESULT_ACTION)],
-        ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, timed_out),
-                                      CallbackQueryHandler(timed_out)],
     }
     with warnings.catch_warnings():
         # Conversations are per chat and user, not per message, by design: PTB warns that
@@ -79,5 +75,4 @@ def build_checklist_handler(conversation_minutes: int | None
             name="deflect",
             persistent=True,
             allow_reentry=True,
-            conversation_timeout=conversation_minutes * 60 if conversation_minutes else None,
         )

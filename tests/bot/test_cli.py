@@ -1,13 +1,12 @@
 """The `deflect directory`, `invite` and `members` command lines: exit codes, messages, and
-nothing changed on error."""
+nothing changed on error. The tests of the state run on the SQLite file and on PostgreSQL
+(`cli_state`, tests/bot/test_cli_backends.py); the directory is a local file on both."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from bot.cli import main
 from bot.keys import key_text
 from members import Members, Role
 from members.keys import Keys
-from storage.sqlite import SqliteStorage
+from tests.bot.test_cli_backends import CliState, cli_state_fixture  # noqa: F401 (fixture)
 from tests.conftest import service_row
 
 WriteCsv = Callable[..., Path]
@@ -36,6 +35,8 @@ def search(capsys: pytest.CaptureFixture[str], db: Path, *extra: str) -> list[di
     return result
 
 
+# SQLite only: `directory search` reads only the local directory file (--db), on
+# PostgreSQL too.
 def test_search_on_a_new_database_answers_from_the_demo(
         capsys: pytest.CaptureFixture[str], db_path: Path) -> None:
     results = search(capsys, db_path, "--need", "detox", "--limit", "3")
@@ -47,6 +48,8 @@ def test_search_on_a_new_database_answers_from_the_demo(
     assert distances == sorted(distances)
 
 
+# SQLite only: `directory search` reads only the local directory file (--db), on
+# PostgreSQL too.
 def test_search_text_output(capsys: pytest.CaptureFixture[str], db_path: Path) -> None:
     code, out, _ = run(capsys, "directory", "search", "--near", "41.8806,-87.6298", "--need",
                        "moud", "--at", "2025-12-25T10:00", "--db", str(db_path))
@@ -58,12 +61,22 @@ def test_search_text_output(capsys: pytest.CaptureFixture[str], db_path: Path) -
     assert "Dec" not in out
 
 
+def published(state: CliState, version: int) -> str:
+    """What an import says after its directory is stored: on PostgreSQL, that every worker
+    loads it (and the version the database now holds)."""
+    if state.url is None:
+        return ""
+    assert state.read("SELECT version FROM directory_copy") == [(version,)]
+    return f"Published to every worker (directory version {version}).\n"
+
+
 def test_import_replaces_the_demo_and_a_bad_file_changes_nothing(
-        capsys: pytest.CaptureFixture[str], db_path: Path, write_csv: WriteCsv) -> None:
+        capsys: pytest.CaptureFixture[str], cli_state: CliState, write_csv: WriteCsv) -> None:
+    db_path = cli_state.db_path
     good = write_csv([service_row(id="city-1"), service_row(id="city-2", lat="41.9")])
     code, out, err = run(capsys, "directory", "import", str(good), "--region", "US-IL",
                          "--db", str(db_path))
-    assert (code, err) == (0, "")
+    assert (code, err) == (0, published(cli_state, 1))
     assert "imported 2 services" in out
     assert "as source city" in out
     assert [r["id"] for r in search(capsys, db_path)] == ["city-1", "city-2"]
@@ -85,11 +98,13 @@ def test_import_replaces_the_demo_and_a_bad_file_changes_nothing(
         "(no need)",
         "records with errors: Test Detox (city.csv:3)"]
     assert [r["id"] for r in search(capsys, db_path)] == ["city-1", "city-2"]
+    published(cli_state, 1)  # on PostgreSQL: nothing new published either
 
     code, out, err = run(capsys, "directory", "import", str(bad), "--skip-invalid",
                          "--db", str(db_path))
     assert code == 0
     assert "city.csv:3: lat: not a number: north (record skipped)" in err
+    assert err.endswith("(warning)\n" + published(cli_state, 2))
     assert out.splitlines() == [
         "2 to import, 1 repaired, 1 skipped, 0 left out (see the warnings), 0 out of scope "
         "(no need)",
@@ -99,6 +114,8 @@ def test_import_replaces_the_demo_and_a_bad_file_changes_nothing(
     assert [r["id"] for r in search(capsys, db_path)] == ["city-10", "city-9"]
 
 
+# SQLite only: the directory commands read and write only the local directory file (--db),
+# on PostgreSQL too (an import's publishing to PostgreSQL is tested above).
 def test_import_refuses_ids_another_source_uses(
         capsys: pytest.CaptureFixture[str], db_path: Path, write_csv: WriteCsv) -> None:
     assert run(capsys, "directory", "import", str(write_csv([service_row()], "a.csv")),
@@ -109,6 +126,7 @@ def test_import_refuses_ids_another_source_uses(
     assert "b.csv:2: id: id 'svc-1' is already used by source a" in err
 
 
+# SQLite only: `directory check` opens no state at all; it is about no file being made.
 def test_check_validates_without_writing(
         capsys: pytest.CaptureFixture[str], tmp_path: Path, write_csv: WriteCsv) -> None:
     good = write_csv([service_row(opening_hours="whenever")])
@@ -136,6 +154,9 @@ def _osm(tmp_path: Path, name: str, *tags: dict[str, str]) -> Path:
     return path
 
 
+# SQLite only: compares the importers' reports, which read and write only the local
+# directory file (--db); on PostgreSQL an import adds the line saying it was published
+# (tested above), which a check has nothing to say about.
 def test_check_prints_exactly_what_import_would_with_the_same_exit_code(
         capsys: pytest.CaptureFixture[str], tmp_path: Path, write_csv: WriteCsv) -> None:
     """Every kind of file: the same problems, the same summary, the same exit code."""
@@ -165,6 +186,8 @@ def test_check_prints_exactly_what_import_would_with_the_same_exit_code(
             assert checked[1].splitlines()[:-1] == imported[1].splitlines()[:-1], path
 
 
+# SQLite only: the directory commands read and write only the local directory file (--db),
+# on PostgreSQL too (an import's publishing to PostgreSQL is tested above).
 def test_nothing_in_scope_says_why(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                    db_path: Path) -> None:
     path = _osm(tmp_path, "food.geojson", {"name": "Food bank", "amenity": "food_bank"},
@@ -181,6 +204,7 @@ def test_nothing_in_scope_says_why(capsys: pytest.CaptureFixture[str], tmp_path:
                               "shelter, peer_support;")
 
 
+# SQLite only: refused before any state is opened; the local directory file (--db) only.
 @pytest.mark.parametrize(("argv", "message"), [
     (["directory", "import", "/nonexistent/file.csv"], "/nonexistent/file.csv: no such file"),
     (["directory", "search", "--near", "141,2"], "--near 141,2: expected LAT,LON"),
@@ -197,6 +221,8 @@ def test_bad_arguments_exit_2_with_a_message(
     assert message in err
 
 
+# SQLite only: the directory commands read and write only the local directory file (--db),
+# on PostgreSQL too (an import's publishing to PostgreSQL is tested above).
 def test_bad_region(capsys: pytest.CaptureFixture[str], db_path: Path,
                     write_csv: WriteCsv) -> None:
     code, _out, err = run(capsys, "directory", "import", str(write_csv([service_row()])),
@@ -205,6 +231,8 @@ def test_bad_region(capsys: pytest.CaptureFixture[str], db_path: Path,
     assert "--region XX-YY: not a region python-holidays knows" in err
 
 
+# SQLite only: `directory sources` reads only the local directory file (--db), on
+# PostgreSQL too.
 def test_sources_lists_what_was_imported(capsys: pytest.CaptureFixture[str],
                                          db_path: Path) -> None:
     code, out, _ = run(capsys, "directory", "sources", "--db", str(db_path))
@@ -212,6 +240,8 @@ def test_sources_lists_what_was_imported(capsys: pytest.CaptureFixture[str],
     assert out.startswith("demo: 41 services, csv from bundled demo")
 
 
+# SQLite only: the directory commands read and write only the local directory file (--db),
+# on PostgreSQL too (an import's publishing to PostgreSQL is tested above).
 def test_one_osm_object_in_two_exports_is_one_service_with_both_needs(
         capsys: pytest.CaptureFixture[str], tmp_path: Path, db_path: Path) -> None:
     clinic = {"name": "Clinic", "healthcare:speciality": "addiction"}
@@ -240,6 +270,8 @@ def search_at(capsys: pytest.CaptureFixture[str], db: Path, near: str, need: str
     return result
 
 
+# SQLite only: the directory commands read and write only the local directory file (--db),
+# on PostgreSQL too (an import's publishing to PostgreSQL is tested above).
 def test_files_of_different_formats_are_not_one_source(
         capsys: pytest.CaptureFixture[str], tmp_path: Path, db_path: Path,
         write_csv: WriteCsv) -> None:
@@ -253,6 +285,8 @@ def test_files_of_different_formats_are_not_one_source(
                        "one format (or say which with --format)\n")
 
 
+# SQLite only: the directory commands read and write only the local directory file (--db),
+# on PostgreSQL too (an import's publishing to PostgreSQL is tested above).
 def test_features_left_out_with_a_warning_are_counted_and_named(
         capsys: pytest.CaptureFixture[str], tmp_path: Path, db_path: Path) -> None:
     path = tmp_path / "nogeometry.geojson"
@@ -270,14 +304,9 @@ def test_features_left_out_with_a_warning_are_counted_and_named(
         "left out: Needle exchange"]
 
 
-def _rows(db: Path, query: str) -> list[tuple[object, ...]]:
-    with closing(sqlite3.connect(db)) as connection:
-        return list(connection.execute(query))
-
-
-async def _join(db: Path, keys: Keys, code: str, *users: int) -> list[tuple[int, ...]]:
+async def _join(state: CliState, keys: Keys, code: str, *users: int) -> list[tuple[int, ...]]:
     """Join `users` with the invite `code`; each service's staff chats."""
-    storage = await SqliteStorage.open(db, keys)
+    storage = await state.open(keys)
     try:
         members = await Members.open(storage.members, keys)
         for user in users:
@@ -291,8 +320,9 @@ async def _join(db: Path, keys: Keys, code: str, *users: int) -> list[tuple[int,
 
 
 def test_an_invite_for_service_staff_names_the_services(
-        capsys: pytest.CaptureFixture[str], db_path: Path, keys: Keys,
+        capsys: pytest.CaptureFixture[str], cli_state: CliState, keys: Keys,
         monkeypatch: pytest.MonkeyPatch) -> None:
+    db_path = cli_state.db_path
     monkeypatch.setenv("DEFLECT_KEY", key_text(keys))
     code, out, err = run(capsys, "invite", "--service", "demo-001", "--db", str(db_path))
     assert (code, err) == (0, "")
@@ -301,8 +331,8 @@ def test_an_invite_for_service_staff_names_the_services(
     assert (uses, days) == ("It can be used 1 time.", "It expires in 7 days.")
     assert staff == "Staff of Lakeshore Detox Center (demo) (demo-001)"
     invite = first.rsplit(" ", 1)[1]
-    assert asyncio.run(_join(db_path, keys, invite, 5_555_000_111)) == [(5_555_000_111,), ()]
-    assert _rows(db_path, "SELECT name, country FROM agency ORDER BY id")[0] == (
+    assert asyncio.run(_join(cli_state, keys, invite, 5_555_000_111)) == [(5_555_000_111,), ()]
+    assert cli_state.read("SELECT name, country FROM agency ORDER BY id")[0] == (
         "Lakeshore Detox Center (demo)", "US")
 
 
@@ -313,28 +343,29 @@ def test_an_invite_for_service_staff_names_the_services(
     (["--role", "officer"], "give --agency and --role"),
 ])
 def test_an_invite_with_unknown_services_or_a_wrong_role_is_refused(
-        capsys: pytest.CaptureFixture[str], db_path: Path, argv: list[str], message: str
+        capsys: pytest.CaptureFixture[str], cli_state: CliState, argv: list[str], message: str
         ) -> None:
-    code, out, err = run(capsys, "invite", *argv, "--db", str(db_path))
+    code, out, err = run(capsys, "invite", *argv, "--db", str(cli_state.db_path))
     assert (code, out) == (2, "")
     assert message in err
-    if db_path.exists():
-        assert _rows(db_path, "SELECT * FROM invite") == []
+    if asyncio.run(cli_state.created()):
+        assert cli_state.read("SELECT * FROM invite") == []
 
 
 def test_members_remove_asks_for_yes_then_removes_and_is_audited(
-        capsys: pytest.CaptureFixture[str], db_path: Path, keys: Keys,
+        capsys: pytest.CaptureFixture[str], cli_state: CliState, keys: Keys,
         monkeypatch: pytest.MonkeyPatch) -> None:
+    db_path = cli_state.db_path
     monkeypatch.setenv("DEFLECT_KEY", key_text(keys))
     _code, out, _err = run(capsys, "invite", "--service", "demo-001", "--service", "demo-002",
                            "--uses", "2", "--db", str(db_path))
     invite = out.splitlines()[0].rsplit(" ", 1)[1]
     both = (5_555_000_111, 5_555_000_222)
-    assert asyncio.run(_join(db_path, keys, invite, *both)) == [both, both]
+    assert asyncio.run(_join(cli_state, keys, invite, *both)) == [both, both]
     code, out, err = run(capsys, "members", "remove", "--invite", invite, "--db", str(db_path))
     assert (code, out) == (2, "")
     assert err == "This removes 2 members. Run again with --yes to do it.\n"
-    assert len(_rows(db_path, "SELECT * FROM staff")) == 4
+    assert len(cli_state.read("SELECT * FROM staff")) == 4
     code, out, err = run(capsys, "members", "list", "--db", str(db_path))
     assert (code, err) == (0, "")
     assert out == ("Chicago PD\tofficer\t1\n"
@@ -342,15 +373,16 @@ def test_members_remove_asks_for_yes_then_removes_and_is_audited(
     code, out, _err = run(capsys, "members", "remove", "--invite", invite, "--yes",
                           "--db", str(db_path))
     assert (code, json.loads(out)) == (0, {"members": 2})
-    assert _rows(db_path, "SELECT * FROM staff") == []
-    assert _rows(db_path, "SELECT role FROM member") == [("officer",)]
+    assert cli_state.read("SELECT * FROM staff") == []
+    assert cli_state.read("SELECT role FROM member") == [("officer",)]
     code, out, _err = run(capsys, "members", "remove", "--agency", "Chicago PD", "--role",
                           "peer", "--yes", "--db", str(db_path))
     assert (code, json.loads(out)) == (0, {"members": 0})
     code, out, err = run(capsys, "members", "remove", "--agency", "Nowhere PD", "--yes",
                          "--db", str(db_path))
     assert (code, out, err) == (2, "", "No agency is named Nowhere PD.\n")
-    assert _rows(db_path, "SELECT role, command FROM audit ORDER BY rowid") == [
+    assert cli_state.read(
+        f"SELECT role, command FROM audit ORDER BY {cli_state.insertion_order}") == [
         ("cli", "members list"), ("cli", "members remove --invite"),
         ("cli", "members remove --agency --role peer")]
-    assert invite.encode() not in db_path.read_bytes()
+    assert invite.encode() not in asyncio.run(cli_state.raw())

@@ -1,4 +1,6 @@
-"""`deflect stats|export|audit|privacy-check`: a coordinator's figures on the command line."""
+"""`deflect stats|export|audit|privacy-check`: a coordinator's figures on the command line,
+with the state on the SQLite file and on PostgreSQL (`cli_state`,
+tests/bot/test_cli_backends.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -20,24 +22,44 @@ from bot.cli import main
 from bot.keys import key_text
 from members.keys import Keys
 from referrals.model import Pathway
+from storage import Storage
 from storage.sqlite import SqliteStorage
+from tests.bot.test_cli_backends import (
+    CliState,
+    cli_state_fixture,  # noqa: F401 (the fixture cli_state)
+    commit,
+)
 from tests.referrals.support import log_referral, seed_program
 
 
 @pytest.fixture
-async def program(storage: SqliteStorage, keys: Keys,
-                  monkeypatch: pytest.MonkeyPatch) -> SqliteStorage:
-    """The program's log, and its key where the command line finds it (DEFLECT_KEY)."""
+async def program(cli_state: CliState, keys: Keys,
+                  monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Storage]:
+    """The program's log on either backend, and its key where the command line finds it
+    (DEFLECT_KEY)."""
+    monkeypatch.setenv("DEFLECT_KEY", key_text(keys))
+    storage = await cli_state.open(keys)
+    try:
+        yield await seed_program(storage)
+    finally:
+        await storage.close()
+
+
+@pytest.fixture
+async def sqlite_program(storage: SqliteStorage, keys: Keys,
+                         monkeypatch: pytest.MonkeyPatch) -> SqliteStorage:
+    """The program's log on the SQLite file alone (the tests about the file)."""
     monkeypatch.setenv("DEFLECT_KEY", key_text(keys))
     return await seed_program(storage)
 
 
 # --- the command line -------------------------------------------------------------------------
 
-async def test_stats_export_audit_and_privacy_check_on_the_command_line(
-        program: SqliteStorage, db_path: Path, tmp_path: Path,
+async def test_stats_export_audit_and_purge_on_the_command_line(
+        program: Storage, cli_state: CliState, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
-    await program.db.commit()
+    db_path = cli_state.db_path
+    await commit(program)
     period = ["--from", "2026-11-01", "--to", "2026-11-30", "--db", str(db_path)]
     assert await asyncio.to_thread(
         main, ["stats", *period, "--agency", "Evanston PD", "--json"]) == 0
@@ -55,7 +77,8 @@ async def test_stats_export_audit_and_privacy_check_on_the_command_line(
     assert await asyncio.to_thread(main, ["export", *period, "--out", str(out)]) == 0
     exported = out.read_text(encoding="utf-8")
     assert exported.splitlines()[0] == "week,contacts,referrals,declines,engaged"
-    codes = [row[0] for row in sqlite3.connect(db_path).execute("SELECT code FROM referral")]
+    codes = [row[0] for row in await cli_state.rows("SELECT code FROM referral")]
+    assert len(codes) == 59
     assert not any(code in exported for code in codes)
     assert await asyncio.to_thread(main, ["stats", *period, "--agency", "Nowhere PD"]) == 2
     assert "no agency is called Nowhere PD" in capsys.readouterr().err
@@ -64,6 +87,22 @@ async def test_stats_export_audit_and_privacy_check_on_the_command_line(
     assert [line.split("\t")[2:] for line in logged] == [
         ["cli", "stats --by pathway"], ["cli", "stats --by pathway"],
         ["cli", "export --by week"]]
+    # The program's log holds 12 referrals from over a year ago.
+    assert await asyncio.to_thread(main, ["purge", "--older-than", "365", "--db",
+                                          str(db_path)]) == 0
+    assert json.loads(capsys.readouterr().out)["referrals"] == 12
+    assert len(await cli_state.rows("SELECT code FROM referral")) == 47
+    assert await asyncio.to_thread(main, ["audit", "--db", str(db_path)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].split("\t")[2:] == [
+        "cli", "purge --older-than 365"]
+
+
+# SQLite only: `deflect privacy-check` reads the SQLite file's bytes and pages. On
+# PostgreSQL it refuses (the test below) rather than report on the local directory copy.
+async def test_privacy_check_finds_old_referrals_until_they_are_purged(
+        sqlite_program: SqliteStorage, db_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    await sqlite_program.db.commit()
     # The program's log holds referrals from over a year ago: kept past their time.
     assert await asyncio.to_thread(main, ["privacy-check", "--db", str(db_path)]) == 1
     assert "referral.(rows): rows kept past their time (12)" in capsys.readouterr().out
@@ -72,6 +111,19 @@ async def test_stats_export_audit_and_privacy_check_on_the_command_line(
     assert json.loads(capsys.readouterr().out)["referrals"] == 12
     assert await asyncio.to_thread(main, ["privacy-check", "--db", str(db_path)]) == 0
     assert "0 findings" in capsys.readouterr().out
+
+
+def test_privacy_check_on_postgresql_says_it_cannot_check_and_checks_nothing(
+        postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEFLECT_DATABASE_URL", postgres_url)
+    local = tmp_path / "deflect.sqlite3"
+    assert main(["directory", "sources", "--db", str(local)]) == 0  # a directory copy exists
+    capsys.readouterr()
+    assert main(["privacy-check", "--db", str(local)]) == 2
+    said = capsys.readouterr()
+    assert "cannot check" in said.err
+    assert "findings" not in said.out  # no verdict about a file that is not the log
 
 
 # --- exports: never over the database, nothing audited unless written, no formulas --------
@@ -90,8 +142,10 @@ def audited(db_path: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
     return [line.split("\t")[3] for line in capsys.readouterr().out.splitlines()]
 
 
+# SQLite only: about the SQLite file itself and the files kept beside it (-wal, -shm,
+# -journal, the key), and another SQLite file the export would replace.
 def test_export_refuses_the_database_the_files_kept_with_it_and_any_sqlite_file(
-        program: SqliteStorage, db_path: Path, tmp_path: Path,
+        sqlite_program: SqliteStorage, db_path: Path, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     other = tmp_path / "other.db"
     with closing(sqlite3.connect(other)) as connection:
@@ -117,8 +171,9 @@ def test_export_refuses_the_database_the_files_kept_with_it_and_any_sqlite_file(
 
 
 def test_export_to_a_missing_folder_or_a_folder_says_so_and_audits_nothing(
-        program: SqliteStorage, db_path: Path, tmp_path: Path,
+        program: Storage, cli_state: CliState, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
+    db_path = cli_state.db_path
     out = tmp_path / "missing" / "figures.csv"
     assert export(db_path, out, capsys) == (
         2, f"--out {out}: there is no folder {out.parent}\n")
@@ -151,8 +206,9 @@ def locked_folder(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_a_failed_export_leaves_the_last_file_and_no_audit_row(
-        program: SqliteStorage, db_path: Path, locked_folder: Path,
+        program: Storage, cli_state: CliState, locked_folder: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
+    db_path = cli_state.db_path
     out = locked_folder / "figures.csv"
     code, err = export(db_path, out, capsys)
     assert code == 2
@@ -165,10 +221,11 @@ def test_a_failed_export_leaves_the_last_file_and_no_audit_row(
 
 
 async def test_exported_cells_a_spreadsheet_would_run_are_text(
-        program: SqliteStorage, db_path: Path, tmp_path: Path,
+        program: Storage, cli_state: CliState, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     """Service ids come from imported directory files: `=HYPERLINK(...)` is a formula to a
     spreadsheet unless it starts with a quote (and so are +, -, @, tab and CR)."""
+    db_path = cli_state.db_path
     formulas = ['=HYPERLINK("http://x","y")', "+1+1", "-1+1", "@SUM(A1)", "\tx", "\rx"]
     for service in formulas:
         for _ in range(12):  # enough that the row's counts are shown, not withheld
