@@ -1,6 +1,21 @@
 """Many officers at once: the real Application polling the loopback fake Bot API over HTTP.
 
     python -m benchmarks.load --conversations 1000 --json
+    python -m benchmarks.load --rate 50 --find-capacity
+    python -m benchmarks.load --rate 50 --find-capacity --workers 2
+
+Capacity, open loop (`--rate R`): officers who think 3-20 s (`--think`) between a reply and
+their next tap, enough of them that their taps arrive at R a second in all (many independent
+people: close to a Poisson stream), each going through checklist after checklist. After
+`--warmup` seconds, the taps of a `--window` are measured from tap to the bot's reply over
+real HTTP. `--find-capacity` doubles R from `--rate` until a rate fails (p99 over 100 ms, an
+error, or the taps falling short of R because replies came late), then halves the interval
+`--steps` times, and prints `capacity_updates_per_s`: the largest R that held. Each trial is
+printed to standard error as it ends. With `--workers N`: the webhook receiver and N worker
+processes on PostgreSQL instead of one process on SQLite.
+
+The closed-loop run below (`--conversations`, `--in-flight`, no think time) measures queueing
+behind a saturated core; it is kept for faults and exactly-once, not as the capacity figure.
 
 The bot runs in this process; the fake Bot API, the fake Nominatim and the simulated
 officers in another, so that simulating fifty people takes neither the bot's CPU nor its
@@ -25,12 +40,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
+import random
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +70,85 @@ FAULT_HOLD_S = 1.5  # how long the fake holds back an answer it "loses"
 
 def _percentile(values: list[float], q: float) -> float:
     return round(values[min(len(values) - 1, round(q * (len(values) - 1)))], 1)
+
+
+async def drive_rate(rate: float, think: tuple[float, float], warmup_s: float,
+                     window_s: float) -> None:
+    """The other process, open loop: as `drive`, with officers tapping at `rate`."""
+    telegram = FakeTelegram()
+    await telegram.start()
+    print(json.dumps({"telegram": telegram.url, "nominatim": None}), flush=True)
+    await asyncio.to_thread(sys.stdin.readline)
+    print(json.dumps(await open_loop(telegram, FIRST_USER, rate, think, warmup_s, window_s)),
+          flush=True)
+    await asyncio.to_thread(sys.stdin.readline)
+    await telegram.stop()
+
+
+async def measure_rate(rate: float, think: tuple[float, float], warmup_s: float,
+                       window_s: float) -> dict[str, Any]:
+    """One process on SQLite, its officers tapping at `rate` (open loop, in another
+    process, over real HTTP through the fake Bot API)."""
+    driver = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "benchmarks.load", "--drive", "--rate", str(rate), "--think",
+        str(think[0]), str(think[1]), "--warmup", str(warmup_s), "--window", str(window_s),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    assert driver.stdin is not None
+    assert driver.stdout is not None
+    urls = json.loads(await driver.stdout.readline())
+    with tempfile.TemporaryDirectory(prefix="deflect-rate-") as folder:
+        settings = Settings(token=TOKEN, db_path=Path(folder) / "rate.sqlite3",
+                            base_url=urls["telegram"])
+        application = build_application(settings, rate_limit=False)
+        async with running(application):
+            runtime = application.bot_data.runtime
+            assert runtime is not None
+            agency = await runtime.members.ensure_agency("Load PD", "US")
+            for index in range(officers_for(rate, think)):
+                await runtime.members.add_member(FIRST_USER + index, agency, Role.OFFICER)
+            assert application.updater is not None
+            await application.updater.start_polling(poll_interval=0.0, timeout=1,
+                                                    allowed_updates=Update.ALL_TYPES)
+            driver.stdin.write(b"go\n")
+            await driver.stdin.drain()
+            trial: dict[str, Any] = json.loads(await driver.stdout.readline())
+            await application.updater.stop()
+        driver.stdin.write(b"stop\n")
+        await driver.stdin.drain()
+        await driver.wait()
+    return {"backend": "sqlite", "workers": 1, **trial}
+
+
+async def find_capacity(trial: Callable[[float], Awaitable[dict[str, Any]]], start: float,
+                        steps: int) -> dict[str, Any]:
+    """The largest rate that `holds`: doubling from `start` until a rate fails, then
+    `steps` halvings of the interval between the last that held and the first that
+    failed. Each trial is printed (stderr) as it ends."""
+    trials: list[dict[str, Any]] = []
+
+    async def run(rate: float) -> bool:
+        result = await trial(rate)
+        trials.append(result)
+        sys.stderr.write(json.dumps(result) + "\n")
+        return holds(result)
+
+    held, failed = 0.0, None
+    rate = start
+    while failed is None:
+        if await run(rate):
+            held, rate = rate, rate * 2
+        else:
+            failed = rate
+    for _ in range(steps):
+        middle = round((held + failed) / 2, 1)
+        if await run(middle):
+            held = middle
+        else:
+            failed = middle
+    best = max((t for t in trials if t["rate"] == held), key=lambda t: t["rate"],
+               default=None)
+    return {"capacity_updates_per_s": held, "target_p99_ms": TARGET_P99_MS,
+            "first_rate_that_failed": failed, "at_capacity": best, "trials": len(trials)}
 
 
 async def drive(conversations: int, in_flight: int, stall_s: float, faults: float) -> None:
@@ -103,6 +201,75 @@ async def drive(conversations: int, in_flight: int, stall_s: float, faults: floa
     await nominatim.stop()
 
 
+class _WindowOver(Exception):
+    """The measuring window has closed: the officer taps no more."""
+
+
+THINK_S = (3.0, 20.0)  # an officer's time between a reply and their next tap
+TARGET_P99_MS = 100.0
+
+
+def officers_for(rate: float, think: tuple[float, float]) -> int:
+    """How many officers, each tapping once per think time, tap `rate` times a second."""
+    return max(1, round(rate * (think[0] + think[1]) / 2))
+
+
+async def open_loop(telegram: FakeTelegram, first_user: int, rate: float,
+                    think: tuple[float, float], warmup_s: float, window_s: float,
+                    seed: int = 1) -> dict[str, Any]:
+    """Officers who think 3-20 s between taps, enough of them that their taps arrive at
+    `rate` a second (a sum of many independent people: close to a Poisson stream). Each
+    goes through checklist after checklist; their first taps are spread over one think
+    time. Taps made in the window after the warm-up are measured, tap to the bot's reply
+    (an officer whose reply is late taps late: beyond capacity, the rate falls short)."""
+    rng = random.Random(seed)
+    count = officers_for(rate, think)
+    began = time.monotonic()
+    window = (began + warmup_s, began + warmup_s + window_s)
+    measured: list[float] = []
+    errors = 0
+
+    async def officer(index: int) -> None:
+        nonlocal errors
+        user = FakeUser(telegram, first_user + index)
+
+        async def thinking() -> None:
+            await asyncio.sleep(rng.uniform(*think))
+            if time.monotonic() >= window[1]:
+                raise _WindowOver
+
+        await asyncio.sleep(rng.uniform(0, think[1]))
+        while time.monotonic() < window[1]:
+            latencies: list[float] = []
+            tapped: list[float] = []
+            try:
+                await complete_checklist(user, latencies, wait_s=30, think=thinking,
+                                         tapped=tapped)
+            except _WindowOver:
+                pass
+            except (AssertionError, TimeoutError):
+                errors += 1
+            measured.extend(ms for at, ms in zip(tapped, latencies, strict=True)
+                            if window[0] <= at < window[1])
+
+    await asyncio.gather(*(officer(index) for index in range(count)))
+    measured.sort()
+    return {"rate": rate, "officers": count, "think_s": list(think),
+            "updates_per_s": round(len(measured) / window_s, 1),
+            "taps_measured": len(measured), "errors": errors,
+            "p50_ms": round(statistics.median(measured), 1) if measured else None,
+            "p99_ms": _percentile(measured, 0.99) if measured else None,
+            "max_ms": round(measured[-1], 1) if measured else None}
+
+
+def holds(trial: dict[str, Any]) -> bool:
+    """The rate was served: p99 within TARGET_P99_MS, no errors, and the taps arrived at
+    (nearly) the rate asked: an overloaded bot slows the officers down, and the rate falls."""
+    return (trial["errors"] == 0 and trial["p99_ms"] is not None
+            and trial["p99_ms"] <= TARGET_P99_MS
+            and trial["updates_per_s"] >= 0.9 * trial["rate"])
+
+
 async def measure(conversations: int, in_flight: int, stall_s: float,
                   telegram_rate_limit: bool, faults: float = 0.0) -> dict[str, Any]:
     """The bot in this process; the fakes and the officers in another, so that simulating
@@ -149,16 +316,13 @@ async def measure(conversations: int, in_flight: int, stall_s: float,
             **summary, "telegram_rate_limit": telegram_rate_limit, "faults": faults}
 
 
-async def measure_workers(conversations: int, in_flight: int, database_url: str | None,
-                          workers: int) -> dict[str, Any]:
-    """The same officers through the webhook receiver and `workers` worker processes on
-    PostgreSQL (bot/workers.py); the fake Bot API posts updates to the webhook one at a
-    time, as Telegram does. Without a URL, a throwaway PostgreSQL is started here."""
-    import contextlib
-    import os
-
-    import asyncpg
-
+@contextlib.asynccontextmanager
+async def workers_running(members: int, database_url: str | None, workers: int
+                          ) -> AsyncIterator[tuple[FakeTelegram, str]]:
+    """The webhook receiver and `workers` worker processes on PostgreSQL (bot/workers.py),
+    `members` officers of one agency, and the fake Bot API posting updates to the webhook
+    one at a time, as Telegram does; yields the fake and the database's URL. Without a
+    URL, a throwaway PostgreSQL is started here."""
     from bot.keys import key_text
     from bot.webhook import webhook_secrets
     from members import Members
@@ -176,10 +340,10 @@ async def measure_workers(conversations: int, in_flight: int, database_url: str 
                     fresh_database(stack.enter_context(postgres_server())))
             keys = Keys(new_master_key())
             storage = await PostgresStorage.open(url, keys, Path(folder) / "setup.sqlite3")
-            members = await Members.open(storage.members, keys)
-            agency = await members.ensure_agency("Load PD", "US")
-            for index in range(conversations):
-                await members.add_member(FIRST_USER + index, agency, Role.OFFICER)
+            people = await Members.open(storage.members, keys)
+            agency = await people.ensure_agency("Load PD", "US")
+            for index in range(members):
+                await people.add_member(FIRST_USER + index, agency, Role.OFFICER)
             await storage.close()
             telegram = FakeTelegram()
             await telegram.start()
@@ -197,44 +361,69 @@ async def measure_workers(conversations: int, in_flight: int, database_url: str 
                              *(["worker", "--db", f"{folder}/w{n}.sqlite3"]
                                for n in range(workers))]]
             stop = asyncio.Event()
+            delivery = None
             try:
                 await asyncio.wait_for(telegram.webhook_set.wait(), 60)
                 delivery = asyncio.create_task(telegram.deliver(
                     f"http://127.0.0.1:{port}/{webhook_secrets(keys.master).path}", stop))
-                gate = asyncio.Semaphore(in_flight)
-                latencies: list[float] = []
-                errors = 0
-
-                async def one(index: int) -> None:
-                    nonlocal errors
-                    async with gate:
-                        try:
-                            await complete_checklist(FakeUser(telegram, FIRST_USER + index),
-                                                     latencies)
-                        except (AssertionError, TimeoutError):
-                            errors += 1
-
-                began = time.monotonic()
-                await asyncio.gather(*(one(i) for i in range(conversations)))
-                elapsed = time.monotonic() - began
-                stop.set()
-                await delivery
+                yield telegram, url
             finally:
+                stop.set()
+                if delivery is not None:
+                    await delivery
                 for process in processes:
                     process.terminate()
                     await process.wait()
                 await telegram.stop()
-            connection = await asyncpg.connect(url)
-            try:
-                referrals = await connection.fetchval("SELECT count(*) FROM referral")
-            finally:
-                await connection.close()
+
+
+async def _referrals(url: str) -> int:
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        return int(await connection.fetchval("SELECT count(*) FROM referral"))
+    finally:
+        await connection.close()
+
+
+async def measure_workers(conversations: int, in_flight: int, database_url: str | None,
+                          workers: int) -> dict[str, Any]:
+    """The same officers, closed loop, through the receiver and `workers` workers."""
+    async with workers_running(conversations, database_url, workers) as (telegram, url):
+        gate = asyncio.Semaphore(in_flight)
+        latencies: list[float] = []
+        errors = 0
+
+        async def one(index: int) -> None:
+            nonlocal errors
+            async with gate:
+                try:
+                    await complete_checklist(FakeUser(telegram, FIRST_USER + index), latencies)
+                except (AssertionError, TimeoutError):
+                    errors += 1
+
+        began = time.monotonic()
+        await asyncio.gather(*(one(i) for i in range(conversations)))
+        elapsed = time.monotonic() - began
+        referrals = await _referrals(url)
     latencies.sort()
     return {"backend": "postgresql", "workers": workers, "conversations": conversations,
             "in_flight": in_flight, "referrals": referrals, "errors": errors,
             "updates_per_s": round(len(latencies) / elapsed, 1),
             "p50_ms": round(statistics.median(latencies), 1),
             "p99_ms": _percentile(latencies, 0.99), "seconds": round(elapsed, 1)}
+
+
+async def measure_workers_rate(rate: float, think: tuple[float, float], warmup_s: float,
+                               window_s: float, database_url: str | None, workers: int
+                               ) -> dict[str, Any]:
+    """Open loop at `rate` through the receiver and `workers` workers. The officers run in
+    this process, beside the fake Bot API; the bot's processes are the workers."""
+    async with workers_running(officers_for(rate, think), database_url, workers) as (
+            telegram, _url):
+        trial = await open_loop(telegram, FIRST_USER, rate, think, warmup_s, window_s)
+    return {"backend": "postgresql", "workers": workers, **trial}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,12 +438,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help="PostgreSQL for --workers (default: a "
                         "throwaway server started here)")
+    parser.add_argument("--rate", type=float, help="open loop: officers tap this many "
+                        "times a second in all (think time --think), one process on SQLite "
+                        "(or --workers N on PostgreSQL); prints p50/p99 from tap to reply")
+    parser.add_argument("--find-capacity", action="store_true", help="the largest --rate "
+                        f"with p99 <= {TARGET_P99_MS:.0f} ms and no errors (from --rate, "
+                        "doubling, then halving the interval --steps times)")
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--think", type=float, nargs=2, default=THINK_S, metavar=("MIN", "MAX"))
+    parser.add_argument("--warmup", type=float, default=25.0, help="seconds before measuring")
+    parser.add_argument("--window", type=float, default=30.0, help="seconds measured")
     parser.add_argument("--workers", type=int, nargs="*", metavar="N",
                         help="on PostgreSQL with N worker processes, each N in turn; then "
                         "one process on SQLite, side by side (one JSON line each)")
     args = parser.parse_args(argv)
+    if args.drive and args.rate:
+        asyncio.run(drive_rate(args.rate, tuple(args.think), args.warmup, args.window))
+        return 0
     if args.drive:
         asyncio.run(drive(args.conversations, args.in_flight, args.stall, args.faults))
+        return 0
+    if args.rate:
+        think = (args.think[0], args.think[1])
+
+        async def trial(rate: float) -> dict[str, Any]:
+            if args.workers:
+                return await measure_workers_rate(rate, think, args.warmup, args.window,
+                                                  args.database_url, args.workers[0])
+            return await measure_rate(rate, think, args.warmup, args.window)
+
+        if args.find_capacity:
+            print(json.dumps(asyncio.run(find_capacity(trial, args.rate, args.steps))),
+                  flush=True)
+        else:
+            print(json.dumps(asyncio.run(trial(args.rate))), flush=True)
         return 0
     if args.workers:
         for count in args.workers:

@@ -134,6 +134,7 @@ async def running(application: DeflectApplication) -> AsyncIterator[DeflectAppli
                 await application.post_shutdown(application)
 
 
+_SETTLE_GROUP = -3
 _EDIT_GROUP = -2
 _NOTICE_GROUP = -1
 CHECKPOINT_EVERY_S = 60
@@ -141,19 +142,49 @@ _SAVE_GROUP = 100
 MAX_RUNNING_UPDATES = 64
 
 
-async def _save_state(update: Update, context: DeflectContext) -> None:
-    """Write through to the storage what this update changed (conversation state, drafts).
+def _conversation_key(context: DeflectContext, update: Update
+                      ) -> tuple[str, tuple[Any, ...] | None]:
+    """The checklist's name and this update's key in it (None: no chat or user)."""
+    checklist = context.bot_data.checklist
+    if checklist is None:
+        return "", None
+    try:
+        return checklist.name or "", checklist._get_key(update)  # noqa: SLF001 - no public way
+    except RuntimeError:  # an update without chat or user
+        return checklist.name or "", None
 
-    python-telegram-bot marks an update's user for saving only after all its handlers ran,
-    i.e. after this one: marked here, so the draft is written with the conversation state
-    this update set (a process killed next resumes with both) and a draft this update ended
-    leaves the file now. PTB marks the user again afterwards; the persistence skips data it
-    has already written (bot/persistence.py)."""
-    if update.effective_user is not None:
-        context.application.mark_data_for_update_persistence(
-            user_ids=update.effective_user.id)
-    await context.application.update_persistence()
+
+async def _settle(update: Update, context: DeflectContext) -> None:
+    """Before anything else: the chat's previous update's state is in the store (written
+    behind, bot/persistence.py), so a process killed during this one loses only this one."""
+    persistence = context.application.persistence
+    if isinstance(persistence, StoragePersistence):
+        name, key = _conversation_key(context, update)
+        user = update.effective_user
+        await persistence.settle(name, key, user.id if user else None)
+
+
+async def _save_state(update: Update, context: DeflectContext) -> None:
+    """Write through to the storage what this update changed: the conversation's state and
+    the user's data (the draft), in one transaction, before the chat's next update, so a
+    process killed next resumes with both. Nothing is written if neither changed."""
+    application = context.application
+    persistence = application.persistence
     clock = context.bot_data.idle_clock
+    if not isinstance(persistence, StoragePersistence):
+        return
+    name, key = _conversation_key(context, update)
+    state: int | None = None
+    if key is not None:
+        found = context.bot_data.checklist._conversations.get(key)  # noqa: SLF001
+        state = None if found is None else int(found)
+    user = update.effective_user
+    data = application.user_data.get(user.id) if user else None
+    await persistence.write_through(name, key, state, user.id if user else None, data)
+    if user is not None and data is not None and not data:
+        # Nothing kept for them: PTB's empty entry would stay for good, one per person ever
+        # seen (benchmarks/memory.py).
+        application.drop_user_data(user.id)
     if clock is not None:
         clock.seen(update)
 
@@ -253,10 +284,12 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
     # reaches it; then commands and the catch-alls for stale buttons and stray messages.
     # First of all, each in a group of its own: edited messages are not read, and then
     # confirmations the member missed.
+    application.add_handler(TypeHandler(Update, _settle), group=_SETTLE_GROUP)
     application.add_handler(build_edit_handler(), group=_EDIT_GROUP)
     application.add_handler(build_undelivered_handler(), group=_NOTICE_GROUP)
     checklist = build_checklist_handler()
     application.add_handler(checklist)
+    application.bot_data.checklist = checklist
     if not shared:
         # Several workers: a clock in one process cannot see the chat's later updates on
         # another; the store's idle purge ends their conversations instead.

@@ -48,6 +48,8 @@ class BotData:
         self.leads: Callable[[], Awaitable[bool]] | None = None
         # One process: the clock that ends idle conversations (handlers/checklist/idle.py).
         self.idle_clock: Any = None
+        # The checklist's ConversationHandler: its state is written through after each update.
+        self.checklist: Any = None
 
 
 class DeflectContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

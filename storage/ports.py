@@ -9,6 +9,7 @@ import in the backend.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,6 +25,11 @@ from referrals.ports import (
     ReferralStore,
     UndeliveredStore,
 )
+
+# One conversation's state to write: (its name, its key, the state; None: it ended), and
+# one user's data to write: (their id, the data; empty: it goes).
+StateWrite = tuple[str, tuple[Any, ...], int | None]
+UserWrite = tuple[int, dict[str, Any]]
 
 
 class ConversationStore(Protocol):
@@ -45,6 +51,11 @@ class ConversationStore(Protocol):
 
     async def set_user_data(self, user_id: int, data: dict[str, Any]) -> None:
         """An empty dict deletes the user's row."""
+
+    async def save(self, states: Sequence[StateWrite], users: Sequence[UserWrite]) -> None:
+        """Conversation states and users' data written together, in one transaction: what
+        one update (or one batch of updates) changed, so that a process killed next resumes
+        with a state and a draft that belong together."""
 
     async def delete_idle(self, cutoff: float) -> int:
         """Delete what was last written before `cutoff` (epoch seconds); returns rows."""

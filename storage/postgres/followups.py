@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from directory.gazetteer import Place
 from members.keys import Keys, Sealer
 from referrals.model import Outcome
 from referrals.ports import Due, Expired, Notice, Reminder
+from storage.ports import StateWrite, UserWrite
 from storage.postgres.database import Pool, open_pool, transaction
 from storage.postgres.referrals import WEEK_OF_REFERRAL, write_outcome
 from storage.sqlite.referrals import WEEK_COLUMNS
@@ -265,13 +267,26 @@ class PostgresConversationStore:
         return {tuple(json.loads(self.sealer.open(bytes(r["sealed_key"]), bytes(r["key_tag"])))):
                 int(r["state"]) for r in rows}
 
+    async def save(self, states: Sequence[StateWrite], users: Sequence[UserWrite]) -> None:
+        if not states and not users:
+            return
+        async with transaction(self.pool) as db:
+            for state in states:
+                await self._set_state(db, *state)
+            for user in users:
+                await self._set_user_data(db, *user)
+
     async def set_state(self, name: str, key: tuple[Any, ...], state: int | None) -> None:
+        await self._set_state(self.pool, name, key, state)
+
+    async def _set_state(self, db: Any, name: str, key: tuple[Any, ...], state: int | None
+                         ) -> None:
         tag = self.sealer.tag(json.dumps([name, *key]).encode())
         if state is None:
-            await self.pool.execute("DELETE FROM conversation_state WHERE name = $1 AND "
-                                    "key_tag = $2", name, tag)
+            await db.execute("DELETE FROM conversation_state WHERE name = $1 AND "
+                             "key_tag = $2", name, tag)
             return
-        await self.pool.execute(
+        await db.execute(
             "INSERT INTO conversation_state (name, key_tag, sealed_key, state, updated_at) "
             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name, key_tag) DO UPDATE SET "
             "state = excluded.state, updated_at = excluded.updated_at", name, tag,
@@ -301,11 +316,14 @@ class PostgresConversationStore:
         return found
 
     async def set_user_data(self, user_id: int, data: dict[str, Any]) -> None:
+        await self._set_user_data(self.pool, user_id, data)
+
+    async def _set_user_data(self, db: Any, user_id: int, data: dict[str, Any]) -> None:
         tag = self.sealer.tag(f"user:{user_id}".encode())
         if not data:
-            await self.pool.execute("DELETE FROM user_state WHERE user_tag = $1", tag)
+            await db.execute("DELETE FROM user_state WHERE user_tag = $1", tag)
             return
-        await self.pool.execute(
+        await db.execute(
             "INSERT INTO user_state (user_tag, sealed, updated_at) VALUES ($1, $2, $3) "
             "ON CONFLICT (user_tag) DO UPDATE SET sealed = excluded.sealed, "
             "updated_at = excluded.updated_at", tag,

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
 
 from members.keys import Keys, Sealer
+from storage.ports import StateWrite, UserWrite
 from storage.sqlite.database import open_database
 
 
@@ -58,18 +61,20 @@ class SqliteConversationStore:
         return {tuple(json.loads(self.sealer.open(bytes(sealed), bytes(tag)))): int(state)
                 for tag, sealed, state in rows}
 
-    async def set_state(self, name: str, key: tuple[Any, ...], state: int | None) -> None:
+    def _state_statement(self, name: str, key: tuple[Any, ...], state: int | None
+                         ) -> tuple[str, tuple[Any, ...]]:
         tag = self._key_tag(name, key)
         if state is None:
-            await self.db.execute("DELETE FROM conversation_state WHERE name = ? AND "
-                                  "key_tag = ?", (name, tag))
-            return
+            return ("DELETE FROM conversation_state WHERE name = ? AND key_tag = ?",
+                    (name, tag))
         sealed = self.sealer.seal(json.dumps(list(key)).encode(), tag)
-        await self.db.execute(
-            "INSERT INTO conversation_state (name, key_tag, sealed_key, state, updated_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, key_tag) DO UPDATE SET "
-            "state = excluded.state, updated_at = excluded.updated_at",
-            (name, tag, sealed, state, time.time()))
+        return ("INSERT INTO conversation_state (name, key_tag, sealed_key, state, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, key_tag) DO UPDATE SET "
+                "state = excluded.state, updated_at = excluded.updated_at",
+                (name, tag, sealed, state, time.time()))
+
+    async def set_state(self, name: str, key: tuple[Any, ...], state: int | None) -> None:
+        await self.db.execute(*self._state_statement(name, key, state))
 
     async def state(self, name: str, key: tuple[Any, ...]) -> int | None:
         rows = list(await self.db.execute_fetchall(
@@ -94,13 +99,39 @@ class SqliteConversationStore:
             found[int(user_id)] = data
         return found
 
-    async def set_user_data(self, user_id: int, data: dict[str, Any]) -> None:
+    def _user_statement(self, user_id: int, data: dict[str, Any]
+                        ) -> tuple[str, tuple[Any, ...]]:
         tag = self._user_tag(user_id)
         if not data:
-            await self.db.execute("DELETE FROM user_state WHERE user_tag = ?", (tag,))
-            return
+            return "DELETE FROM user_state WHERE user_tag = ?", (tag,)
         sealed = self.sealer.seal(json.dumps([user_id, data]).encode(), tag)
-        await self.db.execute(
-            "INSERT INTO user_state (user_tag, sealed, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (user_tag) DO UPDATE SET sealed = excluded.sealed, "
-            "updated_at = excluded.updated_at", (tag, sealed, time.time()))
+        return ("INSERT INTO user_state (user_tag, sealed, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_tag) DO UPDATE SET sealed = excluded.sealed, "
+                "updated_at = excluded.updated_at", (tag, sealed, time.time()))
+
+    async def set_user_data(self, user_id: int, data: dict[str, Any]) -> None:
+        await self.db.execute(*self._user_statement(user_id, data))
+
+    async def save(self, states: Sequence[StateWrite], users: Sequence[UserWrite]) -> None:
+        statements = [self._state_statement(*state) for state in states] + [
+            self._user_statement(*user) for user in users]
+        if len(statements) == 1:
+            await self.db.execute(*statements[0])
+        elif statements:
+            # One trip to the connection's thread and one commit, not one of each per row
+            # (aiosqlite's own way of running a function in that thread).
+            await self.db._execute(  # type: ignore[no-untyped-call]  # noqa: SLF001
+                _in_one_transaction, self.db._conn, statements)  # noqa: SLF001
+
+
+def _in_one_transaction(connection: sqlite3.Connection,
+                        statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+    """In the connection's own thread: the statements in one transaction."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, parameters in statements:
+            connection.execute(sql, parameters)
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")

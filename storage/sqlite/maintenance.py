@@ -3,6 +3,8 @@ the weekly aggregate, delete what has expired, and leave no trace of it in the f
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from datetime import date
 
 import aiosqlite
@@ -12,6 +14,8 @@ from referrals.ports import Expired
 from storage.sqlite.conversations import delete_idle
 from storage.sqlite.referrals import REFERRAL_WEEK_COLUMNS, WEEK_COLUMNS
 from storage.sqlite.schema import KEYED_TABLES
+
+_LOGGER = logging.getLogger(__name__)
 
 # Every column of the weekly aggregate but the last (weight, the count) is a key of the group.
 _KEYS = ", ".join(str(number) for number in range(1, len(WEEK_COLUMNS.split(","))))
@@ -52,7 +56,14 @@ class SqliteMaintenance:
                        languages, places)
 
     async def checkpoint(self) -> None:
-        await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:
+            await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+            # A read of this connection is in progress (a cursor between its rows): the
+            # checkpoint waits for the next minute rather than for that read.
+            _LOGGER.info("checkpoint postponed: the database is in use")
 
     async def compact(self) -> None:
         await self.db.execute("VACUUM")

@@ -24,6 +24,7 @@ async def test_idle_conversations_are_deleted(db_path: Path) -> None:
     await persistence.update_conversation("deflect", (11, 11), 6)
     await persistence.update_user_data(11, {"language": "es"})
     await persistence.update_conversation("deflect", (12, 12), 3)
+    await persistence.written()  # one process writes behind: now it is in the store
     store = await persistence.store()
     assert isinstance(store, SqliteConversationStore)
     db = store.db
@@ -32,5 +33,6 @@ async def test_idle_conversations_are_deleted(db_path: Path) -> None:
     assert await persistence.get_conversations("deflect") == {(11, 11): 6}  # 12 was idle
     assert await persistence.get_user_data() == {11: {"language": "es"}}
     await persistence.update_conversation("deflect", (11, 11), None)  # ended: row gone
+    await persistence.written()
     assert await persistence.get_conversations("deflect") == {}
     await persistence.close()

@@ -14,6 +14,7 @@ from telegram import Update
 
 from bot.app import build_application, running
 from bot.console import Console, ConsoleUser, OfflineBotApi
+from bot.persistence import StoragePersistence
 from bot.settings import Settings
 from handlers.followup import send_due
 from members import Role
@@ -84,6 +85,9 @@ async def test_200_referrals_leave_no_identifier_anywhere_in_the_database(tmp_pa
                                           else console.number_of(line))
                 assert data is not None
                 await application.process_update(Update.de_json(data, application.bot))
+        persistence = application.persistence
+        assert isinstance(persistence, StoragePersistence)
+        await persistence.written()  # one process writes conversations behind: now written
         assert len(list(await db.execute_fetchall("SELECT * FROM user_state"))) == 5
         running_raw = b"".join(
             path.read_bytes() for path in (db_path, db_path.with_name(db_path.name + "-wal"),
@@ -99,6 +103,7 @@ async def test_200_referrals_leave_no_identifier_anywhere_in_the_database(tmp_pa
             cancel = console.update_for("/cancel")
             assert cancel is not None
             await application.process_update(Update.de_json(cancel, application.bot))
+        await persistence.written()
         rows = list(await db.execute_fetchall("SELECT * FROM referral"))
         assert len(rows) == 200
         # While conversations run, their state rows are keyed by Telegram ids (a restart must

@@ -7,18 +7,23 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.app import DeflectApplication
 from directory.model import Need
 from directory.search import nearest
 from handlers.handoff import no_answer
 from members import Role
 from referrals.model import shown_code
+from referrals.privacy import DIRECTORY_TABLES, Finding, inspect
+from storage.postgres import PostgresStorage
 from storage.sqlite.privacy import Ages, check
 from tests.fake_telegram import FakeTelegram, FakeUser
 from tests.handlers.conftest import (
     CHICAGO_LOOP,
     officer_at_results,
     referral_rows,
+    rows_of,
     runtime,
 )
 
@@ -93,7 +98,11 @@ async def test_refer_decline_move_expect_arrive_one_referral(
     (row,) = await referral_rows(bot)
     assert (row["service_id"], row["outcome"], row["moves"], row["handoff"]) == (
         second, "engaged", 1, "expected")
+    if isinstance(runtime(bot).storage, PostgresStorage):
+        await nothing_of_anyone_on_postgresql(bot, (STAFF_A, STAFF_B, 1001))
+        return
     # Nothing of anyone in the file: the privacy check, and the staff ids in any form.
+    # (`deflect privacy-check` and this byte scan are of the SQLite file and its log.)
     await runtime(bot).storage.maintenance.checkpoint()
     findings, _transient = check(db_path, Ages(conversation_idle_s=1800, retention_days=365,
                                               followup_hours=(24, 72)))
@@ -106,6 +115,39 @@ async def test_refer_decline_move_expect_arrive_one_referral(
             assert user_id.to_bytes(size, "big") not in raw
 
 
+async def nothing_of_anyone_on_postgresql(bot: DeflectApplication, user_ids: tuple[int, ...]
+                                          ) -> None:
+    """PostgreSQL's counterpart of the file scan: every value of every table that is not the
+    directory's passes the privacy check's rules (referrals/privacy.py), and none holds a
+    user id in any form (as a number, as text, or as SQLite's integer bytes in a blob)."""
+    storage = runtime(bot).storage
+    assert isinstance(storage, PostgresStorage)
+    tables = [row["tablename"] for row in await storage.pool.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+    assert {"referral", "member", "staff", "handoff", "followup"} <= set(tables)
+    findings: list[Finding] = []
+    for table in tables:
+        for row in await rows_of(bot, table):
+            for column, value in row.items():
+                if not DIRECTORY_TABLES.match(table):
+                    finding = inspect(table, column, value)
+                    if finding is not None:
+                        findings.append(finding)
+                for user_id in user_ids:
+                    assert not _holds(value, user_id), (table, column)
+    assert findings == []
+
+
+def _holds(value: object, user_id: int) -> bool:
+    if value is None or isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return value == user_id
+    data = value if isinstance(value, bytes) else str(value).encode()
+    return str(user_id).encode() in data or any(
+        user_id.to_bytes(size, "big") in data for size in (4, 6, 8))
+
+
 async def test_no_answer_tells_the_officer_and_changes_nothing_else(
         bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
     first, _second, _third = await detox_near_the_loop(bot)
@@ -113,6 +155,9 @@ async def test_no_answer_tells_the_officer_and_changes_nothing_else(
     user = await officer_at_results(bot, fake_telegram)
     await user.press("Refer to 1")
     await a.reply("Someone is on their way")
+    # The officer is shown that the staff were told once the hand-off is kept: from then on
+    # its answer time runs.
+    await user.reply("has been told", method="editMessageText")
     assert await no_answer(bot.bot, runtime(bot)) == 0  # not yet
     user._mark()
     assert await no_answer(bot.bot, runtime(bot), now=time.time() + 11 * 60) == 1
@@ -155,3 +200,9 @@ async def test_only_the_services_own_staff_answer_and_forged_buttons_do_nothing(
     (row,) = await referral_rows(bot)
     assert (row["outcome"], row["handoff"]) == ("pending", "none")
     assert list(await runtime(bot).directory.live.current()) == []  # no report counted
+
+
+@pytest.fixture
+def bot(bot_on_either: DeflectApplication) -> DeflectApplication:
+    """Every test of this module on both backends (tests/handlers/conftest.py)."""
+    return bot_on_either

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.app import DeflectApplication
+from bot.persistence import StoragePersistence
 from handlers.checklist import IdleClock
 from members import Role
 from tests.fake_telegram import FakeTelegram
@@ -36,6 +37,9 @@ async def test_an_idle_conversation_ends_at_the_sweep_and_a_busy_one_goes_on(
     told = await idle.reply("timed out")
     assert "nothing was logged" in str(told.params["text"])
     assert clock.waiting() == 1
+    persistence = bot.persistence
+    assert isinstance(persistence, StoragePersistence)
+    await persistence.written()  # one process writes behind
     assert len(await rows_of(bot, "conversation_state")) == 1  # only the busy one's
     assert len(await rows_of(bot, "user_state")) == 1  # the idle one's draft is gone
     # The idle one's old buttons have expired; the busy one goes on.

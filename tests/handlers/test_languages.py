@@ -4,9 +4,10 @@ mixed between interleaved users, and no English leaking through un-extracted str
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,14 @@ from bot.app import DeflectApplication
 from bot.i18n import LOCALES_DIR, compile_catalogs, translations
 from bot.settings import Settings
 from members import Role
-from tests.fake_telegram import TOKEN, Call, FakeTelegram, FakeUser
+from tests.fake_telegram import Call, FakeTelegram, FakeUser
 from tests.handlers.conftest import (
     CHICAGO_LOOP,
-    database,
     make_member,
     officer,
     polling,
     referral_rows,
+    rows_of,
     runtime,
     walk_to_needs,
 )
@@ -98,15 +99,14 @@ def _texts(calls: list[Call]) -> Iterator[tuple[str, str]]:
 
 
 async def test_pseudo_locale_no_english_leaks_in_the_officer_and_public_flows(
-        pseudo_locales: Path, fake_telegram: FakeTelegram, db_path: Path,
+        pseudo_locales: Path, fake_telegram: FakeTelegram, settings_on_either: Settings,
         tmp_path: Path) -> None:
     eligibility = tmp_path / "eligibility.json"
     eligibility.write_text(json.dumps({"questions": [{
         "id": "violent_offence", "ineligible_answer": "yes",
         "text": {"en": "Any violent offence involved?", PSEUDO: "⟦Gewalt?⟧"},
         "explanation": {"en": "No.", PSEUDO: "⟦Nein.⟧"}}]}), encoding="utf-8")
-    settings = Settings(token=TOKEN, db_path=db_path, base_url=fake_telegram.url,
-                        eligibility_path=eligibility, telegram_retry_pause_s=0.05)
+    settings = dataclasses.replace(settings_on_either, eligibility_path=eligibility)
 
     def m(text: str) -> str:
         return OPEN + text + CLOSE
@@ -189,7 +189,8 @@ async def _to_results(user: FakeUser, locale: str) -> None:
 
 
 async def test_interleaved_users_each_get_only_their_own_language(
-        bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
+        unthrottled_bot: DeflectApplication, fake_telegram: FakeTelegram) -> None:
+    bot = unthrottled_bot
     users = [(FakeUser(fake_telegram, 4000 + i, language_code=code), code.split("-")[0])
              for i, code in enumerate(["es-419", "ru", "es", "ru-RU"] * 4)]
     for user, _locale in users:
@@ -207,8 +208,8 @@ async def test_interleaved_users_each_get_only_their_own_language(
 
 
 async def test_language_choice_is_remembered_across_a_restart_under_a_keyed_hash(
-        fake_telegram: FakeTelegram, db_path: Path) -> None:
-    settings = Settings(token=TOKEN, db_path=db_path, base_url=fake_telegram.url)
+        fake_telegram: FakeTelegram, settings_on_either: Settings) -> None:
+    settings = settings_on_either
     user = FakeUser(fake_telegram, 5005, language_code="en")
     async with polling(settings) as app:
         await user.send("/language")
@@ -217,9 +218,8 @@ async def test_language_choice_is_remembered_across_a_restart_under_a_keyed_hash
                                   "Português", "Русский"]
         await user.press("Español")
         await user.reply("Idioma: Español. /start para empezar.")
-        rows = list(await database(app).execute_fetchall(
-            "SELECT user_hmac, locale FROM language_choice"))
-        assert [(len(key), locale) for key, locale in rows] == [(32, "es")]
+        rows = await rows_of(app, "language_choice")
+        assert [(len(row["user_hmac"]), row["locale"]) for row in rows] == [(32, "es")]
     async with polling(settings) as app:
         await user.send("/start")
         await user.reply("Deflect encuentra el servicio más cercano")
@@ -249,8 +249,22 @@ async def test_show_this_in_another_language_mid_checklist_keeps_the_step(
     (row,) = await referral_rows(bot)
     assert row["needs"] == "detox"
     # The follow-up goes to the officer, in the officer's language.
-    assert list(await database(bot).execute_fetchall("SELECT locale FROM followup")) == [
-        ("en",)]
+    assert [row["locale"] for row in await rows_of(bot, "followup")] == ["en"]
     # The switch was for that conversation: the officer's own language is back.
     await user.send("/start")
     await user.reply("Deflect finds the nearest service")
+
+
+@pytest.fixture(name="bot")  # named apart: `bot` is also the package (bot.i18n) here
+def bot_on_both(bot_on_either: DeflectApplication) -> DeflectApplication:
+    """Every test of this module on both backends (tests/handlers/conftest.py)."""
+    return bot_on_either
+
+
+@pytest.fixture
+async def unthrottled_bot(settings_on_either: Settings) -> AsyncIterator[DeflectApplication]:
+    """The bot on both backends without Telegram's flood limits (30 messages a second), as
+    in benchmarks/load.py: sixteen users at once then interleave as fast as the bot can go,
+    rather than at the limiter's pace (429s would still be waited out)."""
+    async with polling(settings_on_either, flood_limits=False) as application:
+        yield application

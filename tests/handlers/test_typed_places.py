@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +12,8 @@ from bot.app import DeflectApplication
 from bot.settings import Settings
 from members import Role
 from tests.fake_nominatim import FakeNominatim
-from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser
-from tests.handlers.conftest import database, make_member, polling, runtime, walk_to_needs
+from tests.fake_telegram import FakeTelegram, FakeUser
+from tests.handlers.conftest import make_member, polling, rows_of, runtime, walk_to_needs
 
 
 @pytest.fixture
@@ -25,10 +25,12 @@ async def nominatim() -> AsyncIterator[FakeNominatim]:
 
 
 @pytest.fixture
-async def geobot(fake_telegram: FakeTelegram, nominatim: FakeNominatim,
-                 db_path: Path) -> AsyncIterator[DeflectApplication]:
-    async with polling(Settings(token=TOKEN, db_path=db_path, base_url=fake_telegram.url,
-                                geocoder_url=nominatim.url)) as application:
+async def geobot(settings_on_either: Settings, nominatim: FakeNominatim
+                 ) -> AsyncIterator[DeflectApplication]:
+    """The bot with a geocoder, on the SQLite file, then on PostgreSQL: every test of this
+    module on both backends (tests/handlers/conftest.py)."""
+    settings = dataclasses.replace(settings_on_either, geocoder_url=nominatim.url)
+    async with polling(settings) as application:
         yield application
 
 
@@ -55,10 +57,12 @@ async def test_a_typed_address_is_geocoded_and_cached(
     assert request["q"] == "Clark and Lake"
     assert "viewbox" in request  # biased to the directory's area
     assert await runtime(geobot).geocoder.cached("clark  AND lake") is not None
-    cached = list(await database(geobot).execute_fetchall("SELECT * FROM geocode_cache"))
+    cached = await rows_of(geobot, "geocode_cache")
     assert len(cached) == 1  # a keyed tag of the query, the places sealed, the day: no text
-    assert not any(b"clark" in bytes(cell).lower() for cell in cached[0][:2])
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d", cached[0][2])
+    assert list(cached[0]) == ["query_tag", "sealed_places", "day"]
+    assert not any(b"clark" in bytes(cached[0][cell]).lower()
+                   for cell in ("query_tag", "sealed_places"))
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", cached[0]["day"])
 
 
 async def test_several_places_give_buttons(
