@@ -75,14 +75,24 @@ async def echo_bot(updates: int, rounds: int) -> list[float]:
     return timings
 
 
+# What our step puts in place of the answered question, word for word (English): the
+# floor makes the same calls with the same payload, so the ratio is our logic alone.
+PATHWAYS = (("self_referral", "Self-referral"), ("active_outreach", "Active outreach"),
+            ("naloxone_plus", "Naloxone Plus (after an overdose)"),
+            ("officer_prevention", "Officer prevention (no charges)"),
+            ("officer_intervention", "Officer intervention (charges held)"),
+            ("community_response", "Community response"))
+NAVIGATION = (("back", "Back"), ("cancel", "Cancel"), ("lang", "Language"))
+
+
 async def _same_calls(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    rows = [[InlineKeyboardButton(f"Pathway {i}", callback_data=f"path:abcdef:p{i}")]
-            for i in range(6)]
-    rows.append([InlineKeyboardButton("Back", callback_data="nav:abcdef:back"),
-                 InlineKeyboardButton("Cancel", callback_data="nav:abcdef:cancel")])
+    rows = [[InlineKeyboardButton(label, callback_data=f"path:abcdef:{value}")]
+            for value, label in PATHWAYS]
+    rows.append([InlineKeyboardButton(label, callback_data=f"nav:abcdef:{value}")
+                 for value, label in NAVIGATION])
     await query.edit_message_text("Which deflection pathway is this?",
                                   reply_markup=InlineKeyboardMarkup(rows))
 

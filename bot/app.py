@@ -134,12 +134,16 @@ async def running(application: DeflectApplication) -> AsyncIterator[DeflectAppli
                 await application.post_shutdown(application)
 
 
-_SETTLE_GROUP = -3
 _EDIT_GROUP = -2
 _NOTICE_GROUP = -1
 CHECKPOINT_EVERY_S = 60
 _SAVE_GROUP = 100
 MAX_RUNNING_UPDATES = 64
+
+
+def _any_undelivered(application: DeflectApplication) -> bool:
+    runtime = application.bot_data.runtime
+    return runtime is not None and runtime.undelivered.any_waiting()
 
 
 def _conversation_key(context: DeflectContext, update: Update
@@ -154,14 +158,23 @@ def _conversation_key(context: DeflectContext, update: Update
         return checklist.name or "", None
 
 
-async def _settle(update: Update, context: DeflectContext) -> None:
-    """Before anything else: the chat's previous update's state is in the store (written
-    behind, bot/persistence.py), so a process killed during this one loses only this one."""
-    persistence = context.application.persistence
-    if isinstance(persistence, StoragePersistence):
-        name, key = _conversation_key(context, update)
+def _settler(application: DeflectApplication, persistence: StoragePersistence
+             ) -> Callable[[Update], Awaitable[None]]:
+    async def settle(update: Update) -> None:
+        """Before anything else: the chat's previous update's state is in the store (written
+        behind, bot/persistence.py), so a process killed during this one loses only this
+        one. Called by DeflectContext.refresh_data, once per update."""
+        if not persistence.behind():
+            return
+        checklist = application.bot_data.checklist
+        try:
+            key = checklist._get_key(update) if checklist else None  # noqa: SLF001
+        except RuntimeError:  # an update without chat or user
+            key = None
         user = update.effective_user
-        await persistence.settle(name, key, user.id if user else None)
+        await persistence.settle(checklist.name if checklist else "", key,
+                                 user.id if user else None)
+    return settle
 
 
 async def _save_state(update: Update, context: DeflectContext) -> None:
@@ -186,7 +199,7 @@ async def _save_state(update: Update, context: DeflectContext) -> None:
         # seen (benchmarks/memory.py).
         application.drop_user_data(user.id)
     if clock is not None:
-        clock.seen(update)
+        clock.seen(key, update)
 
 
 async def _end_idle(context: DeflectContext) -> None:
@@ -284,12 +297,14 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
     # reaches it; then commands and the catch-alls for stale buttons and stray messages.
     # First of all, each in a group of its own: edited messages are not read, and then
     # confirmations the member missed.
-    application.add_handler(TypeHandler(Update, _settle), group=_SETTLE_GROUP)
     application.add_handler(build_edit_handler(), group=_EDIT_GROUP)
-    application.add_handler(build_undelivered_handler(), group=_NOTICE_GROUP)
+    application.add_handler(build_undelivered_handler(lambda: _any_undelivered(application)),
+                            group=_NOTICE_GROUP)
     checklist = build_checklist_handler()
     application.add_handler(checklist)
     application.bot_data.checklist = checklist
+    if isinstance(application.persistence, StoragePersistence):
+        application.bot_data.settle = _settler(application, application.persistence)
     if not shared:
         # Several workers: a clock in one process cannot see the chat's later updates on
         # another; the store's idle purge ends their conversations instead.

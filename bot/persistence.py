@@ -18,7 +18,7 @@ DEFLECT_CONVERSATION_MINUTES.
 from __future__ import annotations
 
 import asyncio
-import json
+import copy
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -39,6 +39,14 @@ Decoders = Mapping[str, Callable[[Any], Any]]
 _LOGGER = logging.getLogger(__name__)
 
 
+def _plain(data: dict[Any, Any]) -> dict[str, Any]:
+    """A user's data as the JSON it is written as, and a snapshot of it: a value with
+    `to_json` (the draft) builds its JSON afresh, anything else is copied, so that what
+    was written can be told from what changed since without encoding it again."""
+    return {key: value.to_json() if hasattr(value, "to_json") else copy.deepcopy(value)
+            for key, value in data.items()}
+
+
 class StoragePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], BotData]):
     """Conversations and user data in the storage; chat, bot and callback data are not kept."""
 
@@ -56,7 +64,7 @@ class StoragePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], BotData
         # What was last written for each user: python-telegram-bot asks again for data that
         # has not changed (bot/app.py saves each update's user at once, and PTB marks the
         # same user again after the update), and an unchanged draft is not sealed twice.
-        self._written: dict[int, str] = {}
+        self._written: dict[int, dict[str, Any]] = {}
         # The conversation states the store holds, likewise (a conversation missing here has
         # no row): a state that did not change is not written again.
         self._states: dict[tuple[str, tuple[Any, ...]], int] = {}
@@ -109,7 +117,7 @@ class StoragePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], BotData
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
         loaded: dict[int, dict[Any, Any]] = {}
         for user_id, data in (await (await self.store()).user_data()).items():
-            self._written[user_id] = json.dumps(data, sort_keys=True)
+            self._written[user_id] = data
             loaded[user_id] = {key: self.decoders[key](value) if key in self.decoders
                                else value for key, value in data.items()}
         return loaded
@@ -151,18 +159,16 @@ class StoragePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], BotData
         if key is not None and self._states.get((name, key)) != state:
             write_state = (name, key, state)
         write_user: UserWrite | None = None
-        text = ""
         if user_id is not None and data is not None:
-            plain = {k: (v.to_json() if hasattr(v, "to_json") else v) for k, v in data.items()}
-            text = json.dumps(plain, sort_keys=True)
-            if self._written.get(user_id) != text:
+            plain = _plain(data)
+            if self._written.get(user_id) != plain:
                 write_user = (user_id, plain)
         if write_state is None and write_user is None:
             return
         if write_state is not None:
             self.knows(*write_state)
         if write_user is not None:
-            self._remember_user(write_user[0], text, bool(write_user[1]))
+            self._remember_user(*write_user)
         await self._write([write_state] if write_state else [],
                           [write_user] if write_user else [])
 
@@ -204,6 +210,10 @@ class StoragePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], BotData
         finally:
             self._flusher = None
 
+    def behind(self) -> bool:
+        """Writes are waiting or under way (nothing to settle otherwise)."""
+        return bool(self._waiting_on)
+
     async def settle(self, name: str, key: tuple[Any, ...] | None, user_id: int | None
                      ) -> None:
         """Before a chat's next update: its last update's writes are in the store, so a
@@ -219,19 +229,17 @@ class StoragePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], BotData
             await asyncio.shield(self._flusher)
 
     async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
-        plain = {key: (value.to_json() if hasattr(value, "to_json") else value)
-                 for key, value in data.items()}
-        text = json.dumps(plain, sort_keys=True)
-        if self._written.get(user_id) == text:
+        plain = _plain(data)
+        if self._written.get(user_id) == plain:
             return
-        self._remember_user(user_id, text, bool(plain))
+        self._remember_user(user_id, plain)
         await self._write([], [(user_id, plain)])
 
-    def _remember_user(self, user_id: int, text: str, some: bool) -> None:
-        if some or self.shared:
+    def _remember_user(self, user_id: int, plain: dict[str, Any]) -> None:
+        if plain or self.shared:
             # Shared: "nothing" is remembered too, so that this worker's stale copy of an
             # ended draft is not written over a newer one another worker made.
-            self._written[user_id] = text
+            self._written[user_id] = plain
         else:
             self._written.pop(user_id, None)
 
@@ -260,7 +268,7 @@ class StoragePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], BotData
         user_data.clear()
         user_data.update({key: self.decoders[key](value) if key in self.decoders else value
                           for key, value in stored.items()})
-        self._written[user_id] = json.dumps(stored, sort_keys=True)
+        self._written[user_id] = stored
         return None
 
     async def conversation_state(self, name: str, key: tuple[Any, ...]) -> int | None:

@@ -50,12 +50,15 @@ class BotData:
         self.idle_clock: Any = None
         # The checklist's ConversationHandler: its state is written through after each update.
         self.checklist: Any = None
+        # Before an update's handlers: wait for the chat's last write (bot/app.py, _settle).
+        self.settle: Callable[[Update], Awaitable[None]] | None = None
 
 
 class DeflectContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
     """The context of one update: shared runtime, and the reader's own language."""
 
     _locale: Locale | None = None
+    _update: Update | None = None
 
     @classmethod
     def from_update(cls, update: object, application: Application[Any, Any, Any, Any, Any, Any]
@@ -71,7 +74,16 @@ class DeflectContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any
                 or negotiate(user.language_code, default)
         # Resolved per update, never a global: interleaved awaits would mix languages.
         context._locale = parse_locale(chosen or negotiate(None, default))
+        context._update = update if isinstance(update, Update) else None
         return context
+
+    async def refresh_data(self) -> None:
+        """PTB awaits this once per update, before its first handler: the chat's last write
+        is waited for here, at no handler's cost (bot/app.py)."""
+        settle = self.bot_data.settle
+        if settle is not None and self._update is not None:
+            await settle(self._update)
+        await super().refresh_data()
 
     @property
     def runtime(self) -> Runtime:

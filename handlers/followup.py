@@ -8,6 +8,7 @@ survive restarts; each is sent in the language the referral was made in.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from babel.dates import format_date
@@ -148,7 +149,21 @@ def build_followup_handlers() -> list[BaseHandler[Update, DeflectContext, None]]
     return [CallbackQueryHandler(answered, pattern=rf"^{_PREFIX}:[0-9a-f]{{32}}:({answers})$")]
 
 
-def build_undelivered_handler() -> BaseHandler[Update, DeflectContext, None]:
-    """Runs in a group before every other handler (see bot/app.py)."""
-    return TypeHandler(Update, show_undelivered)
+class _WhenAnyWaiting(TypeHandler[Update, DeflectContext, None]):
+    """Every update, but only while some confirmation waits for someone: otherwise (nearly
+    always) the update passes by without the cost of running a callback."""
+
+    def __init__(self, waiting: Callable[[], bool]) -> None:
+        super().__init__(Update, show_undelivered)
+        self.waiting = waiting
+
+    def check_update(self, update: object) -> bool:
+        return self.waiting() and super().check_update(update)
+
+
+def build_undelivered_handler(waiting: Callable[[], bool]
+                              ) -> BaseHandler[Update, DeflectContext, None]:
+    """Runs in a group before every other handler (see bot/app.py); `waiting`: whether any
+    confirmation waits for anyone at all (Undelivered.any_waiting, kept in memory)."""
+    return _WhenAnyWaiting(waiting)
 

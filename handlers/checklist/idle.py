@@ -36,12 +36,10 @@ class IdleClock:
     def _active(self, key: tuple[int | str, ...]) -> bool:
         return self.handler._conversations.get(key) is not None  # noqa: SLF001
 
-    def seen(self, update: Update) -> None:
-        """After an update was handled: its conversation's clock starts again (or stops,
-        if the update ended it)."""
-        try:
-            key = self.handler._get_key(update)  # noqa: SLF001 - PTB keeps no public way
-        except RuntimeError:  # an update without chat or user
+    def seen(self, key: tuple[int | str, ...] | None, update: Update) -> None:
+        """After an update was handled (`key`: its conversation's): the conversation's
+        clock starts again, or stops if the update ended it."""
+        if key is None:
             return
         if self._active(key):
             self._last[key] = (time.monotonic(), update)
