@@ -82,6 +82,7 @@ async def _post_init(application: DeflectApplication, settings: Settings, keyrin
     storage = await open_storage(settings.storage_location, keys,
                                  directory_file=settings.db_path)
     directory = await storage.open_directory(demo=settings.directory_path is None)
+    await directory.warm()  # every service's hours compiled before the first search
     if settings.directory_path is not None and not await directory.sources():
         # DEFLECT_DIRECTORY: a deployment's own directory, imported once, all or nothing.
         result = read_path(settings.directory_path)

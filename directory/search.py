@@ -130,20 +130,18 @@ class _Search:
 
     def gather(self, radius: float) -> list[_Seen]:
         """Every service that may lie within radius (a few just outside, not yet told)."""
-        bounder = geo.Bounder(self.lat, self.lon)
         found: dict[int, _Seen] = {}
-        boxes = geo.search_boxes(self.lat, self.lon, radius)
-        for key, min_lat, max_lat, min_lon, max_lon, hours in self.reader.candidates(
-                boxes, self.needs):
-            if key in found:
+        rows = self.reader.candidates(geo.search_boxes(self.lat, self.lon, radius), self.needs)
+        staff_ranks, rank_of = self.staff_ranks, self.rank_of
+        for row, low, high in geo.Bounder(self.lat, self.lon).within(
+                rows, radius, geo.COORDINATE_SLACK_M):
+            key = row[0]
+            if key in found:  # a service meeting two of the needs comes twice
                 continue
-            low, high = bounder.bounds((min_lat + max_lat) / 2, (min_lon + max_lon) / 2,
-                                       geo.COORDINATE_SLACK_M)
-            if low <= radius:
-                hours_key = int(hours)
-                rank = self.staff_ranks.get(key)
-                found[key] = _Seen(self.rank_of(hours_key) if rank is None else rank, low, high,
-                                   key, hours_key)
+            hours_key = int(row[5])
+            rank = staff_ranks.get(key)
+            found[key] = _Seen(rank_of(hours_key) if rank is None else rank, low, high, key,
+                               hours_key)
         return list(found.values())
 
     def enough_open(self, pool: list[_Seen], radius: float) -> bool:

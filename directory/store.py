@@ -15,6 +15,7 @@ import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
@@ -24,7 +25,7 @@ from directory.live import LiveDirectory
 from directory.model import Need
 from directory.sqlite import transaction, write_lock
 from directory.store_demo import DEMO_REGION
-from directory.store_reader import Candidate, DirectoryReads, Reader, SourceInfo
+from directory.store_reader import DirectoryReads, Reader, SourceInfo
 from directory.store_schema import (
     MIGRATION_1,
     MIGRATION_2,
@@ -67,6 +68,12 @@ class Directory(DirectoryReads, DirectoryWrites):
         if not path:
             raise ValueError("the directory needs a database file (not :memory:)")
         return cls(db, Reader(path))
+
+    async def warm(self, at: datetime | None = None) -> int:
+        """Every service's hours compiled for the year of `at` (default now), in the
+        reader's thread: searches then never pay for it (benchmarks/nearest.py)."""
+        moment = at or datetime.now(UTC)
+        return await self.reader.run(lambda reader: reader.warm(moment))
 
     async def close(self) -> None:
         await self.reader.close()
@@ -129,5 +136,5 @@ async def directory_in(connect: Callable[[], Awaitable[aiosqlite.Connection]], *
 
 __all__ = ["DEMO_REGION", "DEMO_SOURCE", "MIGRATION_1", "MIGRATION_2", "MIGRATION_3",
            "MIGRATION_4",
-           "Candidate", "Directory", "HoursKey", "Need", "Reader", "SourceInfo",
+           "Directory", "HoursKey", "Need", "Reader", "SourceInfo",
            "directory_in", "hours_key_of", "open_directory"]
