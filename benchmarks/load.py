@@ -85,6 +85,29 @@ async def drive_rate(rate: float, think: tuple[float, float], warmup_s: float,
     await telegram.stop()
 
 
+async def _bot_for_driver(driver: asyncio.subprocess.Process, settings: Settings,
+                          members: int, rate_limit: bool) -> dict[str, Any]:
+    """The bot in this process, polling the driver's fake Bot API, with `members` officers
+    of one agency: tells the driver to go and returns the summary it prints."""
+    assert driver.stdin is not None
+    assert driver.stdout is not None
+    application = build_application(settings, rate_limit=rate_limit)
+    async with running(application):
+        runtime = application.bot_data.runtime
+        assert runtime is not None
+        agency = await runtime.members.ensure_agency("Load PD", "US")
+        for index in range(members):
+            await runtime.members.add_member(FIRST_USER + index, agency, Role.OFFICER)
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0.0, timeout=1,
+                                                allowed_updates=Update.ALL_TYPES)
+        driver.stdin.write(b"go\n")
+        await driver.stdin.drain()
+        summary: dict[str, Any] = json.loads(await driver.stdout.readline())
+        await application.updater.stop()
+    return summary
+
+
 async def measure_rate(rate: float, think: tuple[float, float], warmup_s: float,
                        window_s: float) -> dict[str, Any]:
     """One process on SQLite, its officers tapping at `rate` (open loop, in another
@@ -99,20 +122,7 @@ async def measure_rate(rate: float, think: tuple[float, float], warmup_s: float,
     with tempfile.TemporaryDirectory(prefix="deflect-rate-") as folder:
         settings = Settings(token=TOKEN, db_path=Path(folder) / "rate.sqlite3",
                             base_url=urls["telegram"])
-        application = build_application(settings, rate_limit=False)
-        async with running(application):
-            runtime = application.bot_data.runtime
-            assert runtime is not None
-            agency = await runtime.members.ensure_agency("Load PD", "US")
-            for index in range(officers_for(rate, think)):
-                await runtime.members.add_member(FIRST_USER + index, agency, Role.OFFICER)
-            assert application.updater is not None
-            await application.updater.start_polling(poll_interval=0.0, timeout=1,
-                                                    allowed_updates=Update.ALL_TYPES)
-            driver.stdin.write(b"go\n")
-            await driver.stdin.drain()
-            trial: dict[str, Any] = json.loads(await driver.stdout.readline())
-            await application.updater.stop()
+        trial = await _bot_for_driver(driver, settings, officers_for(rate, think), False)
         driver.stdin.write(b"stop\n")
         await driver.stdin.drain()
         await driver.wait()
@@ -288,20 +298,7 @@ async def measure(conversations: int, in_flight: int, stall_s: float,
         settings = Settings(token=TOKEN, db_path=db_path, base_url=urls["telegram"],
                             geocoder_url=urls["nominatim"],
                             telegram_timeout_s=FAULT_TIMEOUT_S if faults else 10.0)
-        application = build_application(settings, rate_limit=telegram_rate_limit)
-        async with running(application):
-            runtime = application.bot_data.runtime
-            assert runtime is not None
-            agency = await runtime.members.ensure_agency("Load PD", "US")
-            for index in range(conversations):
-                await runtime.members.add_member(FIRST_USER + index, agency, Role.OFFICER)
-            assert application.updater is not None
-            await application.updater.start_polling(poll_interval=0.0, timeout=1,
-                                                    allowed_updates=Update.ALL_TYPES)
-            driver.stdin.write(b"go\n")
-            await driver.stdin.drain()
-            summary = json.loads(await driver.stdout.readline())
-            await application.updater.stop()
+        summary = await _bot_for_driver(driver, settings, conversations, telegram_rate_limit)
         driver.stdin.write(b"stop\n")
         await driver.stdin.drain()
         await driver.wait()

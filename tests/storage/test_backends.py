@@ -8,7 +8,7 @@ import asyncio
 import dataclasses
 import sqlite3
 import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -34,18 +34,10 @@ from tests.referrals.support import NOW, seed_program
 CHAT = 918_273_700
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path, keys: Keys
-                  ) -> AsyncIterator[Storage]:
-    if request.param == "sqlite":
-        storage: Storage = await SqliteStorage.open(tmp_path / "deflect.sqlite3", keys)
-        yield storage
-        await storage.close()
-        return
-    async with fresh_database(request.getfixturevalue("postgres")) as url:
-        storage = await PostgresStorage.open(url, keys, tmp_path / "directory.sqlite3")
-        yield storage
-        await storage.close()
+@pytest.fixture
+def backend(any_storage: Storage) -> Storage:
+    """Every store on the SQLite file, then on PostgreSQL (tests/conftest.py)."""
+    return any_storage
 
 
 @pytest.fixture
