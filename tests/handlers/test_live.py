@@ -3,6 +3,9 @@ and uses it, officers' reports lead to "call first", and a coordinator sees the 
 
 from __future__ import annotations
 
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from bot.app import DeflectApplication
@@ -42,7 +45,12 @@ async def test_staff_status_is_shown_and_ranks_a_full_service_after_the_open_one
     assert labels[:2] == ["Open", "Closed today"]
     assert sum(label.startswith("Full until") for label in labels) == 3
     assert "3 beds free" in labels  # a detox service counts beds
-    full = next(label for label in labels if label.startswith("Full until"))
+    # A time that is not midnight there: "full until midnight" is said "full today" (the
+    # hour before midnight in Chicago, the first option is midnight).
+    buttons = [b for row in menu.params["reply_markup"]["inline_keyboard"] for b in row]
+    full = next(b["text"] for b in buttons if b["text"].startswith("Full until")
+                and datetime.fromtimestamp(int(b["callback_data"].rsplit("-", 1)[1]),
+                                           ZoneInfo("America/Chicago")).time() != time(0))
     await staff.press(full)
     saved = await staff.reply("Saved: full until", method="editMessageText")
     user = officer(fake_telegram)
