@@ -147,10 +147,10 @@ def _any_undelivered(application: DeflectApplication) -> bool:
     return runtime is not None and runtime.undelivered.any_waiting()
 
 
-def _conversation_key(context: DeflectContext, update: Update
+def _conversation_key(bot_data: BotData, update: Update
                       ) -> tuple[str, tuple[Any, ...] | None]:
     """The checklist's name and this update's key in it (None: no chat or user)."""
-    checklist = context.bot_data.checklist
+    checklist = bot_data.checklist
     if checklist is None:
         return "", None
     try:
@@ -167,14 +167,9 @@ def _settler(application: DeflectApplication, persistence: StoragePersistence
         one. Called by DeflectContext.refresh_data, once per update."""
         if not persistence.behind():
             return
-        checklist = application.bot_data.checklist
-        try:
-            key = checklist._get_key(update) if checklist else None  # noqa: SLF001
-        except RuntimeError:  # an update without chat or user
-            key = None
+        name, key = _conversation_key(application.bot_data, update)
         user = update.effective_user
-        await persistence.settle(checklist.name if checklist else "", key,
-                                 user.id if user else None)
+        await persistence.settle(name, key, user.id if user else None)
     return settle
 
 
@@ -187,7 +182,7 @@ async def _save_state(update: Update, context: DeflectContext) -> None:
     clock = context.bot_data.idle_clock
     if not isinstance(persistence, StoragePersistence):
         return
-    name, key = _conversation_key(context, update)
+    name, key = _conversation_key(context.bot_data, update)
     state: int | None = None
     if key is not None:
         found = context.bot_data.checklist._conversations.get(key)  # noqa: SLF001

@@ -244,8 +244,13 @@ class StoragePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], BotData
             self._written.pop(user_id, None)
 
     async def drop_user_data(self, user_id: int) -> None:
-        if not self.shared and user_id not in self._written:
-            return  # one process: no row was written or loaded for them, none to delete
+        if self.shared:
+            # PTB calls this up to a minute later (its own flush): by then another worker may
+            # have written this user a new draft. An ended draft's row went with its update
+            # (write_through, inside the update's unit of work).
+            return
+        if user_id not in self._written:
+            return  # no row was written or loaded for them, none to delete
         self._written.pop(user_id, None)
         await self._write([], [(user_id, {})])
 
