@@ -325,6 +325,7 @@ async def workers_running(members: int, database_url: str | None, workers: int
     from members import Members
     from members.keys import Keys, new_master_key
     from storage.postgres import PostgresStorage
+    from tests.conftest import _migrated_template as migrated_template
     from tests.conftest import fresh_database
     from tests.postgres_server import free_port, postgres_server
 
@@ -333,8 +334,10 @@ async def workers_running(members: int, database_url: str | None, workers: int
             if database_url:
                 url = database_url
             else:
-                url = await astack.enter_async_context(
-                    fresh_database(stack.enter_context(postgres_server())))
+                server = stack.enter_context(postgres_server())
+                # The migrated database fresh_database copies (the tests' session makes it).
+                await migrated_template(server)
+                url = await astack.enter_async_context(fresh_database(server))
             keys = Keys(new_master_key())
             storage = await PostgresStorage.open(url, keys, Path(folder) / "setup.sqlite3")
             people = await Members.open(storage.members, keys)
