@@ -50,7 +50,7 @@ class BotData:
         self.idle_clock: Any = None
         # The checklist's ConversationHandler: its state is written through after each update.
         self.checklist: Any = None
-        # Before an update's handlers: wait for the chat's last write (bot/app.py, _settle).
+        # Before an update's handlers: wait for the chat's last write (bot/app.py, _settler).
         self.settle: Callable[[Update], Awaitable[None]] | None = None
 
 
