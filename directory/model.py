@@ -7,7 +7,7 @@ from enum import StrEnum
 
 
 class Need(StrEnum):
-    """The needs a person can have, as the field names them (DESIGN.md)."""
+    """The needs a person can have, as the field names them (docs/architecture.md, Privacy)."""
 
     TREATMENT = "treatment"
     DETOX = "detox"

@@ -1,1 +1,1 @@
-"""The bot's conversations, one module each (see DESIGN.md); built in bot/app.py."""
+"""The bot's conversations, one module each (see docs/architecture.md); built in bot/app.py."""

@@ -1,6 +1,6 @@
 """The referral: anonymous by construction.
 
-A row holds only what DESIGN.md lists: a random id, a short random code, the hour it was made
+A row holds only this: a random id, a short random code, the hour it was made
 (UTC, truncated), pathway, the referrer's role, agency, needs, the chosen service, a ~5 km area
 cell (geohash of precision 5), a distance band, consent, outcome and the day the outcome was
 recorded. No Telegram id (raw or hashed), name, username, phone number, exact coordinate,

@@ -191,7 +191,7 @@ CREATE TABLE guess_attempt (
 );
 """
 
-# The warm hand-off (issue 15). A referral row gains only how its hand-off went (none,
+# The warm hand-off. A referral row gains only how its hand-off went (none,
 # expected, declined, moved, no_answer) and how often it moved to another service. Service
 # staff are members (role "service") bound to the services they work at, each binding with
 # the member's chat sealed to it (AES-GCM, bound to member and service), so that a notice can

@@ -17,7 +17,8 @@ DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 
 
 @pytest.mark.parametrize(("expression", "days"), [
-    # The cases: Friday's night shift, and Monday's night into Tuesday's own hours.
+    # The cases that made the warning: Friday's night shift, and Monday's night into Tuesday's
+    # own hours.
     ("Mo-Fr 22:00-06:00; Sa 10:00-14:00", ["Sa"]),
     ("Mo 09:00-08:00; Tu 10:00-08:00", ["Tu"]),
     ("Mo-Fr 22:00-06:00; Sa off", ["Sa"]),

@@ -268,7 +268,7 @@ def test_an_hsds_export_with_codes_in_its_terms(tmp_path: Path) -> None:
 # --- Words ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("name", "description", "needs"), [
-    # What the issue found wrong: false positives.
+    # False positives the text reader once gave.
     ("Childbirth class", "Bring a mat and a pillow.", NONE),
     ("YOGA MAT CLASS", "", NONE),
     ("Clinic", "Office-based MAT for opioid use disorder.", {M, T}),
@@ -293,7 +293,7 @@ def test_an_hsds_export_with_codes_in_its_terms(tmp_path: Path) -> None:
     ("Mommy class", "How to use a bulb syringe.", NONE),
     ("Smoking Cessation", "Quit smoking for good.", NONE),
     ("DUI school", "DUI classes and substance abuse education.", NONE),
-    # Misses the issue found.
+    # Needs the text reader once missed.
     ("Alcohol/Drug Use Disorder", "", {T}),
     ("Substance Use Disorder Counseling", "", {T}),
     ("Recovery Homes", "", {T}),
