@@ -1,4 +1,4 @@
-"""A progress bar for long imports on a terminal, and nothing at all anywhere else.
+"""A progress bar for long jobs (imports, backups) on a terminal, and nothing elsewhere.
 
 Readers report `(done, total)` as they go (`directory.importers.Progress`); this draws it
 with tqdm on the given stream when that stream is a terminal, so piped output and logs get
@@ -17,8 +17,10 @@ from directory.importers import Progress
 
 
 @contextmanager
-def progress_bar(stream: TextIO, label: str) -> Iterator[Progress | None]:
-    """A `Progress` that draws on `stream` if it is a terminal, else None; closed on exit."""
+def progress_bar(stream: TextIO, label: str, unit: str = " rows"
+                 ) -> Iterator[Progress | None]:
+    """A `Progress` that draws on `stream` if it is a terminal, else None; closed on exit.
+    `unit`: what is counted, as tqdm shows it after the numbers (" rows", " pages")."""
     if not stream.isatty():
         yield None
         return
@@ -27,7 +29,7 @@ def progress_bar(stream: TextIO, label: str) -> Iterator[Progress | None]:
     def advance(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, desc=label, file=stream, unit=" rows", leave=False,
+            bar = tqdm(total=total, desc=label, file=stream, unit=unit, leave=False,
                        mininterval=0.2)
         if bar.total != total:
             bar.reset(total=total)
