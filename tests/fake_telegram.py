@@ -99,6 +99,7 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self.url = ""
         self.webhook: dict[str, Any] | None = None  # setWebhook's parameters while one is set
+        self.webhook_errors: dict[str, Any] = {}  # getWebhookInfo's last_error_date/_message
         self.hung: list[Call] = []  # calls a hanging fault holds, never done
         self._stopping = asyncio.Event()
         self.webhook_set = asyncio.Event()
@@ -204,6 +205,10 @@ class FakeTelegram:
         self.webhook = params
         self.webhook_set.set()
         return True
+
+    async def _m_getWebhookInfo(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        return {"url": str((self.webhook or {}).get("url", "")), "has_custom_certificate": False,
+                "pending_update_count": len(self.pending), **self.webhook_errors}
 
     async def _m_setMyCommands(self, params: dict[str, Any]) -> Any:  # noqa: N802
         if not isinstance(params.get("commands"), list):
