@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from telegram import BotCommand, Update
@@ -19,7 +19,9 @@ from telegram.request import BaseRequest
 from bot.eligibility import load_eligibility, missing_translations
 from bot.i18n import available_locales, compile_catalogs, translations
 from bot.keys import KeyRing
+from bot.metrics import Metrics
 from bot.network import RetryingRateLimiter
+from bot.ops import ops_server
 from bot.persistence import StoragePersistence
 from bot.runtime import BotData, DeflectContext, Runtime
 from bot.settings import Settings
@@ -105,9 +107,30 @@ async def _post_init(application: DeflectApplication, settings: Settings, keyrin
         handoffs=Handoffs(storage.handoffs, settings.handoff_minutes),
     )
     await application.bot.set_my_commands(commands(translations(settings.default_locale)))
+    if settings.ops_listen:
+        ops = AsyncExitStack()
+        application.bot_data.ops_address = await ops.enter_async_context(ops_server(
+            settings.ops_listen, application.bot_data.metrics, lambda: health(application)))
+        application.bot_data.ops = ops
+
+
+async def health(application: DeflectApplication) -> str | None:
+    """What GET /healthz reports (bot/ops.py): None when the database answers and updates
+    are flowing, else what is wrong."""
+    bot_data = application.bot_data
+    runtime = bot_data.runtime
+    if runtime is None:
+        return "not started"
+    await runtime.storage.maintenance.ping()
+    if bot_data.backlog is not None:
+        return await bot_data.backlog()
+    return bot_data.metrics.flow.stalled(application.update_queue.qsize())
 
 
 async def _post_shutdown(application: DeflectApplication) -> None:
+    if application.bot_data.ops is not None:
+        await application.bot_data.ops.aclose()
+        application.bot_data.ops = None
     runtime = application.bot_data.runtime
     if runtime is not None:
         await runtime.geocoder.close()
@@ -262,6 +285,7 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
     read from the store before each update, and the repeating jobs run only on the worker
     that leads (`BotData.leads`)."""
     keyring = KeyRing(settings)
+    metrics = Metrics()
     builder = (
         ApplicationBuilder()
         .token(settings.token or OFFLINE_TOKEN)
@@ -269,7 +293,8 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         .persistence(StoragePersistence(lambda: _conversations(settings, keyring),
                                         settings.conversation_minutes * 60,
                                         {DRAFT: Draft.from_json}, shared=shared))
-        .concurrent_updates(PerChatUpdateProcessor(max_running=MAX_RUNNING_UPDATES))
+        .concurrent_updates(PerChatUpdateProcessor(max_running=MAX_RUNNING_UPDATES,
+                                                   metrics=metrics))
         .post_init(lambda app: _post_init(app, settings, keyring))
         .post_shutdown(_post_shutdown)
     )
@@ -286,9 +311,11 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
     # Flood limits (off only to measure the bot itself), 429s waited out, and network
     # failures retried: see bot/network.py.
     limiter = RetryingRateLimiter(flood_limits=rate_limit and settings.flood_limits,
-                                  first_pause_s=settings.telegram_retry_pause_s)
+                                  first_pause_s=settings.telegram_retry_pause_s,
+                                  metrics=metrics)
     builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]  # PTB's generics
     application: DeflectApplication = builder.build()
+    application.bot_data.metrics = metrics
     # Order matters: the conversation first, so a button or message that belongs to a step
     # reaches it; then commands and the catch-alls for stale buttons and stray messages.
     # First of all, each in a group of its own: edited messages are not read, and then

@@ -15,11 +15,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from bot import figures_cli, members_cli
+from bot import backup_cli, doctor, figures_cli, members_cli
 from bot.i18n import terminal_locale, translations
 from bot.keys import KeyRefused, KeyRing
 from bot.logs import cap_library_logs, install_log_redaction, reported_by_caller
-from bot.settings import Settings, database_path
+from bot.settings import Settings, database_path, parse_listen
 from directory import cli as directory_cli
 from directory.i18n import Translator
 from members import Role
@@ -72,6 +72,12 @@ def build_parser(translator: Translator) -> argparse.ArgumentParser:
     for command in (receiver, worker):
         command.add_argument("--database-url", help=url_help)
         command.add_argument("--db", help=_("this worker's SQLite copy of the directory"))
+    for command in (run, receiver, worker):
+        command.add_argument(
+            "--ops-listen", metavar="HOST:PORT",
+            help=_("serve GET /healthz and GET /metrics here, for the container's health "
+                   "check and Prometheus; keep it off the public proxy (default: "
+                   "$DEFLECT_OPS_LISTEN; none: off)"))
     console = commands.add_parser(
         "console", help=_("try the bot in this terminal: no token, no configuration"))
     console.add_argument("--as", dest="role", choices=["officer", "peer", "community"],
@@ -85,6 +91,8 @@ def build_parser(translator: Translator) -> argparse.ArgumentParser:
                         help=_("yes: every member will have to join again"))
     forget.add_argument("--db", help=db_help)
     figures_cli.add_commands(commands, db_help, translator)
+    doctor.add_commands(commands, db_help, translator)
+    backup_cli.add_commands(commands, db_help, translator)
     return parser
 
 
@@ -111,10 +119,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                     % {"version": version} + "\n")
             return done
         settings = Settings.from_env(db_path=database_path(args.db),
-                                     database_url=getattr(args, "database_url", None))
+                                     database_url=getattr(args, "database_url", None),
+                                     ops_listen=getattr(args, "ops_listen", None))
+        if settings.ops_listen and args.command in ("run", "serve-webhook", "worker"):
+            try:
+                parse_listen(settings.ops_listen)
+            except ValueError:
+                sys.stderr.write(translator.gettext(
+                    "--ops-listen (or DEFLECT_OPS_LISTEN) must be HOST:PORT, e.g. "
+                    "127.0.0.1:9464; got %(value)s") % {"value": settings.ops_listen} + "\n")
+                return 2
         install_log_redaction(settings.token)
         cap_library_logs(settings.debug_unsafe)
-        check_database(settings.storage_location, full=args.command == "purge")
+        if args.command in doctor.COMMANDS:  # not check_database: it reports damage itself
+            return asyncio.run(doctor.run(args, settings, translator))
+        if args.command != "restore":  # a damaged file is what a restore replaces
+            check_database(settings.storage_location, full=args.command == "purge")
         return _command(settings, args, translator)
     except StorageError as error:
         sys.stderr.write(translator.gettext(
@@ -161,6 +181,8 @@ def _command(settings: Settings, args: argparse.Namespace, translator: Translato
         return asyncio.run(_forget_key(settings, args, translator))
     if args.command in figures_cli.COMMANDS:
         return asyncio.run(figures_cli.run(args, settings, translator))
+    if args.command in backup_cli.COMMANDS:
+        return asyncio.run(backup_cli.run(args, settings, translator))
     return 2
 
 

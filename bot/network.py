@@ -27,6 +27,8 @@ from typing import Any
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter
 
+from bot.metrics import Metrics
+
 _LOGGER = logging.getLogger(__name__)
 
 _NOT_MODIFIED = "message is not modified"
@@ -41,7 +43,8 @@ class RetryingRateLimiter(AIORateLimiter):
     """AIORateLimiter (flood limits, 429) plus retries of network failures."""
 
     def __init__(self, *, network_retries: int = NETWORK_RETRIES, first_pause_s: float = 0.5,
-                 flood_limits: bool = True, max_retries: int = 3) -> None:
+                 flood_limits: bool = True, max_retries: int = 3,
+                 metrics: Metrics | None = None) -> None:
         if flood_limits:
             super().__init__(max_retries=max_retries)
         else:  # measuring the bot itself: 429s are still waited out, nothing is throttled
@@ -50,6 +53,7 @@ class RetryingRateLimiter(AIORateLimiter):
         self.first_pause_s = first_pause_s
         self.flood_limits = flood_limits
         self.max_retries = max_retries
+        self.metrics = metrics or Metrics()
         self._no_pause = asyncio.Event()  # cleared while a 429's retry_after is waited out
         self._no_pause.set()
 
@@ -59,6 +63,7 @@ class RetryingRateLimiter(AIORateLimiter):
         """One call, within the flood limits; or, with the limits off, the call straight
         away (AIORateLimiter's limiters cost time even at rate 0), a 429 still waited out
         as AIORateLimiter does: every call pauses until retry_after has passed."""
+        callback = self._counting_429(callback, endpoint)
         if self.flood_limits:
             return await super().process_request(callback, args, kwargs, endpoint, data,
                                                  rate_limit_args)
@@ -79,6 +84,17 @@ class RetryingRateLimiter(AIORateLimiter):
                 finally:
                     self._no_pause.set()
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _counting_429(self, callback: Callable[..., Coroutine[Any, Any, JSON]], endpoint: str
+                      ) -> Callable[..., Coroutine[Any, Any, JSON]]:
+        """The call, each 429 it meets counted (AIORateLimiter waits them out inside)."""
+        async def counted(*args: Any, **kwargs: Any) -> JSON:
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter:
+                self.metrics.rate_limited.labels(endpoint).inc()
+                raise
+        return counted
 
     async def process_request(
         self,
@@ -118,6 +134,7 @@ class RetryingRateLimiter(AIORateLimiter):
                 # (which holds the token).
                 _LOGGER.info("%s failed (%s); retry %d of %d in %.1f s", endpoint,
                              type(error).__name__, attempt + 1, self.network_retries, pause)
+                self.metrics.retries.labels(endpoint).inc()
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, MAX_PAUSE_S)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from gettext import NullTranslations
 from typing import Any
@@ -13,6 +14,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.eligibility import EligibilityQuestion
 from bot.i18n import negotiate, parse_locale, translations
+from bot.metrics import Metrics
 from bot.settings import Settings
 from directory.geocoder import Geocoder
 from directory.store import Directory
@@ -52,6 +54,14 @@ class BotData:
         self.checklist: Any = None
         # Before an update's handlers: wait for the chat's last write (bot/app.py, _settler).
         self.settle: Callable[[Update], Awaitable[None]] | None = None
+        # What GET /metrics shows, and the flow of updates GET /healthz reads (bot/ops.py).
+        self.metrics = Metrics()
+        # Several workers: why the shared inbox is not moving, or None (bot/workers.py);
+        # one process: None, and the application's own queue is read instead.
+        self.backlog: Callable[[], Awaitable[str | None]] | None = None
+        # The health and metrics server while it runs (DEFLECT_OPS_LISTEN).
+        self.ops: AsyncExitStack | None = None
+        self.ops_address: tuple[str, int] | None = None  # where it listens (port 0: chosen)
 
 
 class DeflectContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

@@ -46,6 +46,8 @@ class Settings:
     retention_days: int = DEFAULT_RETENTION_DAYS  # older referral rows: folded, deleted
     miles: bool = False  # distances in miles and feet for readers in English (US agencies)
     debug_unsafe: bool = False  # DEFLECT_DEBUG_UNSAFE=1: library DEBUG logs (ids, texts) kept
+    # DEFLECT_OPS_LISTEN / --ops-listen: GET /healthz and /metrics at HOST:PORT (bot/ops.py).
+    ops_listen: str | None = None
 
     @property
     def storage_location(self) -> str | Path:
@@ -87,6 +89,7 @@ class Settings:
             "retention_days": int(env.get("DEFLECT_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS),
             "miles": (env.get("DEFLECT_DISTANCE_UNIT") or "km").lower() in ("mi", "mile", "miles"),
             "debug_unsafe": env.get("DEFLECT_DEBUG_UNSAFE") == "1",
+            "ops_listen": env.get("DEFLECT_OPS_LISTEN") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -112,3 +115,11 @@ def database_path(explicit: str | os.PathLike[str] | None = None,
     """`--db` if given, else DEFLECT_DB, else ./deflect.sqlite3."""
     env = os.environ if env is None else env
     return Path(explicit or env.get("DEFLECT_DB") or DEFAULT_PATH)
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """HOST:PORT (an IPv6 host in brackets) -> (host, port); ValueError if malformed."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(listen)
+    return host.strip("[]") or "127.0.0.1", int(port)

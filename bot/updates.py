@@ -15,15 +15,18 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.metrics import Metrics
+
 # PTB's own bound is taken before our per-chat wait, so it is set out of the way and the
 # real bound (`max_running`) applied once an update's turn in its chat has come.
 _UNBOUNDED = 1_000_000
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, max_running: int = 64) -> None:
+    def __init__(self, max_running: int = 64, metrics: Metrics | None = None) -> None:
         super().__init__(max_concurrent_updates=_UNBOUNDED)
         self.max_running = max_running
+        self.metrics = metrics or Metrics()
         self._running = asyncio.Semaphore(max_running)
         self._chats: dict[object, tuple[asyncio.Lock, int]] = {}
 
@@ -47,7 +50,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._chats[key] = (lock, waiting + 1)
         try:
             async with lock, self._running:
-                await coroutine
+                with self.metrics.handling():
+                    await coroutine
         finally:
             lock, waiting = self._chats[key]
             if waiting == 1:

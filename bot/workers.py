@@ -33,6 +33,8 @@ from telegram.ext import ConversationHandler
 
 from bot.app import DeflectApplication, build_application, running
 from bot.keys import KeyRing
+from bot.metrics import STALL_S, Metrics
+from bot.ops import ops_server
 from bot.persistence import StoragePersistence
 from bot.settings import Settings
 from bot.webhook import locked_webhook
@@ -59,7 +61,8 @@ def _chat_of(body: dict[str, Any]) -> int | None:
     return chat.id if chat is not None else None
 
 
-def receiver_app(inbox: Inbox, path: str, token: str) -> web.Application:
+def receiver_app(inbox: Inbox, path: str, token: str, metrics: Metrics | None = None
+                 ) -> web.Application:
     """The webhook endpoint: 403 without the secret token, 404 elsewhere, 200 once kept."""
 
     async def receive(request: web.Request) -> web.Response:
@@ -74,6 +77,8 @@ def receiver_app(inbox: Inbox, path: str, token: str) -> web.Application:
         chat_id = _chat_of(body)
         # An update with neither chat nor user (a poll's state) is kept under its own number.
         await inbox.put(update_id, chat_id if chat_id is not None else -update_id, body)
+        if metrics is not None:
+            metrics.received.inc()
         return web.Response(status=200)
 
     app = web.Application()
@@ -89,16 +94,26 @@ async def serve_webhook(settings: Settings, listen: str, public_url: str,
     keys = await KeyRing(settings).keys()
     hook = locked_webhook(keys.master, listen, public_url)
     pool = await open_pool(settings.database_url, max_size=20)
+    metrics = Metrics()
     runner = web.AppRunner(receiver_app(Inbox(pool, keys.sealer("inbox")), hook.url_path,
-                                        hook.secret_token))
+                                        hook.secret_token, metrics))
     await runner.setup()
     await web.TCPSite(runner, hook.listen, hook.port).start()
     application = build_application(settings)  # only its bot, to call setWebhook
+
+    async def reachable() -> str | None:
+        # The receiver's one job is to keep what Telegram posts: it is healthy while the
+        # database takes writes; a backlog is the workers' health, not its own.
+        await pool.fetchval("SELECT 1")
+        return None
+
     try:
-        async with application.bot:
-            await application.bot.set_webhook(hook.webhook_url, secret_token=hook.secret_token,
-                                              allowed_updates=Update.ALL_TYPES)
-        await (stop or _until_signalled()).wait()
+        async with ops_server(settings.ops_listen, metrics, reachable):
+            async with application.bot:
+                await application.bot.set_webhook(
+                    hook.webhook_url, secret_token=hook.secret_token,
+                    allowed_updates=Update.ALL_TYPES)
+            await (stop or _until_signalled()).wait()
     finally:
         await runner.cleanup()
         await pool.close()
@@ -155,6 +170,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
         inbox = Inbox(storage.pool, keys.sealer("inbox"))
         leader = Leader(storage.pool)
         application.bot_data.leads = leader.leads
+        application.bot_data.backlog = lambda: inbox.stalled(STALL_S)
+        metrics = application.bot_data.metrics
         finished = stop or _until_signalled()
 
         async def keep_lease(update_id: int) -> None:
@@ -168,13 +185,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
         async def handle(claimed: Claimed) -> None:
             """The update's database effects and its "done" in one transaction: a worker that
             dies before the commit leaves nothing of it, and the next one does it all."""
-            async with unit_of_work(storage.pool):
-                update = Update.de_json(claimed.body, application.bot)
-                await _catch_up(application, update)
-                await application.process_update(update)
-                if not await inbox.done(claimed.update_id, name):
-                    # Our lease ran out and another worker holds the update now: undo ours.
-                    raise ClaimLost
+            with metrics.handling():
+                async with unit_of_work(storage.pool):
+                    update = Update.de_json(claimed.body, application.bot)
+                    await _catch_up(application, update)
+                    await application.process_update(update)
+                    if not await inbox.done(claimed.update_id, name):
+                        # Our lease ran out and another worker holds the update now: undo.
+                        raise ClaimLost
 
         async def claim_and_handle() -> None:
             idle = IDLE_PAUSE_S

@@ -14,6 +14,8 @@ _LOGGER = logging.getLogger(__name__)
 async def on_error(update: object, context: DeflectContext) -> None:
     """Log first (with exc_info), then a short apology that says what to do."""
     _LOGGER.error("update failed", exc_info=context.error)
+    context.bot_data.metrics.handler_errors.labels(
+        "update" if isinstance(update, Update) else "job").inc()
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     _ = context.translator.gettext

@@ -86,7 +86,7 @@ async def send_due(bot: Bot, runtime: Runtime, now: float | None = None) -> int:
 
 async def send_due_job(context: DeflectContext) -> None:
     """The repeating job (see bot/app.py)."""
-    await send_due(context.bot, context.runtime)
+    context.bot_data.metrics.followups.inc(await send_due(context.bot, context.runtime))
 
 
 async def answered(update: Update, context: DeflectContext) -> None:

@@ -211,6 +211,10 @@ class Maintenance(Protocol):
         `idle_before` (epoch seconds), invites expired before `today` or used up, and join
         attempts and wrong guesses of earlier days."""
 
+    async def ping(self) -> None:
+        """Raise if the database does not answer a read of the referral log (a health
+        check: GET /healthz)."""
+
     async def checkpoint(self) -> None:
         """Fold the write-ahead log into the file and empty it (on a timer while the bot
         runs: old page images of finished conversations do not linger in the log)."""

@@ -83,7 +83,8 @@ async def consent_answer(update: Update, context: DeflectContext, draft: Draft
         referral = Referral.made_by(draft.membership,
                                     pathway=draft.pathway or Pathway.ACTIVE_OUTREACH,
                                     consent=False)
-        await context.runtime.referrals.record(referral)
+        logged = await context.runtime.referrals.record(referral)
+        context.bot_data.metrics.referral_logged(referral, logged)
         username = context.bot.username
         await show(update, _(
             "Recorded as declined. Leave this with the person:\n\n"

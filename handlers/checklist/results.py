@@ -43,9 +43,10 @@ async def show_results(update: Update, context: DeflectContext, draft: Draft) ->
     assert draft.lat is not None
     assert draft.lon is not None
     moment = query_time(draft.lat, draft.lon, None)
-    found = await nearest(context.runtime.directory, draft.lat, draft.lon, draft.needs, moment,
-                          limit=draft.shown + (0 if draft.include_closed else PAGE),
-                          within_m=SEARCH_RADIUS_M)
+    with context.bot_data.metrics.search.time():
+        found = await nearest(context.runtime.directory, draft.lat, draft.lon, draft.needs,
+                              moment, limit=draft.shown + (0 if draft.include_closed else PAGE),
+                              within_m=SEARCH_RADIUS_M)
     if not draft.include_closed:
         found = [m for m in found if not m.closed]
     draft.matches = found[: draft.shown]
@@ -133,6 +134,7 @@ async def refer(update: Update, context: DeflectContext, draft: Draft, match: Ma
     # press of any "Refer" button shows the referral logged by the first, its code and its
     # service, and writes nothing.
     logged = await runtime.referrals.record(referral, reminder)
+    context.bot_data.metrics.referral_logged(referral, logged)
     end_draft(context)
     if logged.service_id != match.service.id:
         match = next((m for m in draft.matches if m.service.id == logged.service_id), match)

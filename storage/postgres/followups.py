@@ -222,6 +222,9 @@ class PostgresMaintenance:
         return Expired(referrals, conversations, invites, joins, guesses, undelivered,
                        languages, places)
 
+    async def ping(self) -> None:
+        await self.pool.fetchval("SELECT 1 FROM referral LIMIT 1")
+
     async def checkpoint(self) -> None:
         return None  # PostgreSQL's own checkpoints; nothing of a conversation lingers in a file
 

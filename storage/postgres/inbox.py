@@ -125,6 +125,15 @@ class Inbox:
     async def waiting(self) -> int:
         return int(await self.pool.fetchval("SELECT count(*) FROM inbox"))
 
+    async def stalled(self, stall_s: float, now: float | None = None) -> str | None:
+        """Why the inbox is not moving (its oldest update kept longer than `stall_s` ago),
+        or None: every worker's health (bot/ops.py), since any of them can take any chat."""
+        row = await self.pool.fetchrow("SELECT count(*) AS n, min(received_at) AS oldest "
+                                       "FROM inbox")
+        if row is None or not row["n"] or (now or time.time()) - row["oldest"] <= stall_s:
+            return None
+        return f"{row['n']} updates in the inbox, the oldest kept more than {stall_s:.0f} s ago"
+
 
 class Leader:
     """One worker at a time runs the repeating jobs: whoever holds a session advisory lock,

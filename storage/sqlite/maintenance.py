@@ -55,6 +55,9 @@ class SqliteMaintenance:
         return Expired(referrals, conversations, invites, joins, guesses, undelivered,
                        languages, places)
 
+    async def ping(self) -> None:
+        await self.db.execute_fetchall("SELECT 1 FROM referral LIMIT 1")
+
     async def checkpoint(self) -> None:
         try:
             await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -10,6 +10,7 @@ import os
 import random
 import signal
 import sys
+import time
 from pathlib import Path
 
 import asyncpg
@@ -169,5 +170,30 @@ async def test_a_redelivered_update_is_kept_once_and_never_again_once_done(
         raw = await storage.pool.fetchval("SELECT string_agg(encode(sealed, 'escape'), '') "
                                           "FROM inbox")
         assert "/start" not in str(raw)  # sealed
+    finally:
+        await storage.close()
+
+
+async def test_the_inbox_is_stalled_only_when_its_oldest_update_waits_too_long(
+        postgres_url: str, tmp_path: Path) -> None:
+    """Every worker's GET /healthz (bot/ops.py) reads this: any worker can take any chat."""
+    keys = Keys(new_master_key())
+    storage = await PostgresStorage.open(postgres_url, keys, tmp_path / "d.sqlite3")
+    try:
+        inbox = Inbox(storage.pool, keys.sealer("inbox"))
+        assert await inbox.stalled(60) is None  # empty: quiet, not stalled
+        await inbox.put(11, 555, {"update_id": 11})
+        await inbox.put(12, 556, {"update_id": 12})
+        assert await inbox.stalled(60) is None  # just kept
+        later = time.time() + 61
+        assert await inbox.stalled(60, now=later) == (
+            "2 updates in the inbox, the oldest kept more than 60 s ago")
+        claimed = await inbox.claim("a", 30)
+        assert claimed is not None
+        assert await inbox.done(claimed.update_id, "a")
+        claimed = await inbox.claim("a", 30)
+        assert claimed is not None
+        assert await inbox.done(claimed.update_id, "a")
+        assert await inbox.stalled(60, now=later) is None  # handled: moving again
     finally:
         await storage.close()
