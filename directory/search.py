@@ -28,6 +28,7 @@ from directory.hours import Hours, HoursStatus, State, localize
 from directory.live import Live, LiveState
 from directory.model import NEEDS, Need, Service
 from directory.store import Directory, Reader
+from directory.store_reader import Cold
 
 _HOURS_RANK = {State.OPEN: 0, State.UNKNOWN: 1, State.CLOSED: 3}
 _LIVE_RANK = {LiveState.OPEN: 0, LiveState.FULL: 2, LiveState.CLOSED: 3}
@@ -87,7 +88,10 @@ async def nearest(
         with reader.snapshot():
             return _Search(reader, lat, lon, wanted, moment, limit, ceiling).run()
 
-    return await directory.reader.run(search)
+    try:  # on the event loop while everything it needs is warm; else in the reader's thread
+        return directory.reader.inline(search)
+    except Cold:
+        return await directory.reader.run(search)
 
 
 class _Search:
@@ -101,19 +105,26 @@ class _Search:
         self.moment = moment
         self.limit = limit
         self.ceiling = ceiling
+        self.inline = reader.on_loop
         self.hours = reader.hours()
         self.ranks: dict[int, int] = {}  # per hours key: many services share their hours
         # By service key: usually none, or the few whose staff set a status today.
         staff, self.any_reports = reader.staff_states(moment)
         self.staff_ranks = {key: _LIVE_RANK[state] for key, state in staff.items()}
         self.services: dict[int, Service] = {}
+        self.found: dict[int, _Seen] = {}  # by key: every service within a radius so far
+        self.asked: list[geo.Box] = []  # the boxes read so far
+        self.further: list[tuple[geo.CandidateRow, float, float]] = []  # read, beyond it
 
     def rank_of(self, hours_key: int) -> int:
         rank = self.ranks.get(hours_key)
         if rank is None:
             if hours_key not in self.hours:  # an import committed since the cache was filled
                 self.hours = self.reader.hours(must_have=hours_key)
-            rank = self.ranks[hours_key] = _HOURS_RANK[self.hours[hours_key].state(self.moment)]
+            hours = self.hours[hours_key]
+            if self.inline and not hours.ready(self.moment):
+                raise Cold  # compiling a year's rules takes milliseconds: not on the loop
+            rank = self.ranks[hours_key] = _HOURS_RANK[hours.state(self.moment)]
         return rank
 
     def measure(self, seen: Iterable[_Seen]) -> None:
@@ -129,12 +140,22 @@ class _Search:
                 item.exact = True
 
     def gather(self, radius: float) -> list[_Seen]:
-        """Every service that may lie within radius (a few just outside, not yet told)."""
-        found: dict[int, _Seen] = {}
-        rows = self.reader.candidates(geo.search_boxes(self.lat, self.lon, radius), self.needs)
-        staff_ranks, rank_of = self.staff_ranks, self.rank_of
-        for row, low, high in geo.Bounder(self.lat, self.lon).within(
-                rows, radius, geo.COORDINATE_SLACK_M):
+        """Every service that may lie within radius (a few just outside, not yet told).
+
+        Widening reads only the ring the boxes gained; what earlier boxes held beyond the
+        earlier radius waits in `self.further`, its bounds known, for a wider circle."""
+        boxes = geo.search_boxes(self.lat, self.lon, radius)
+        rows = self.reader.candidates(boxes, self.needs, self.asked)
+        self.asked = boxes
+        further = self.further
+        bounder = geo.Bounder(self.lat, self.lon)
+        further.extend(bounder.within(rows, geo.WHOLE_EARTH_M, geo.COORDINATE_SLACK_M))
+        found, staff_ranks, rank_of = self.found, self.staff_ranks, self.rank_of
+        waiting = []
+        for row, low, high in further:
+            if low > radius:
+                waiting.append((row, low, high))
+                continue
             key = row[0]
             if key in found:  # a service meeting two of the needs comes twice
                 continue
@@ -142,6 +163,7 @@ class _Search:
             rank = staff_ranks.get(key)
             found[key] = _Seen(rank_of(hours_key) if rank is None else rank, low, high, key,
                                hours_key)
+        self.further = waiting
         return list(found.values())
 
     def enough_open(self, pool: list[_Seen], radius: float) -> bool:

@@ -1,16 +1,18 @@
-"""Reading the directory: search's own read-only connection, and the reads the bot makes.
+"""Reading the directory: search's own read-only connections, and the reads the bot makes.
 
-This module owns every read of the directory's tables: `Reader`, the connection search uses
-from a thread of its own, and `DirectoryReads`, the reads made through the shared connection
-(the sources, ids other sources use, the area covered, a service's name, the gazetteer of
-names and addresses, the needs of every service, and everything for brute-force checks and
-export). It writes nothing and reads no file (the importers are the demo module's).
+This module owns every read of the directory's tables: `Reader`, the connections search
+uses (on the event loop when all it needs is warm, else from a thread of its own), and
+`DirectoryReads`, the reads made through the shared connection (the sources, ids other
+sources use, the area covered, a service's name, the gazetteer of names and addresses, the
+needs of every service, and everything for brute-force checks and export). It writes
+nothing and reads no file (the importers are the demo module's).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -43,18 +45,31 @@ class SourceInfo:
     services: int
 
 
-class Reader:
-    """Search's own read-only connection, used from one dedicated thread.
+class Cold(Exception):
+    """A search on the event loop met work too slow for it (hours to load or compile, a
+    busy file): it is run again in the reader's thread (directory/search.py)."""
 
-    A search is a handful of small reads and some arithmetic; doing all of it in one hop to
-    a thread, on a connection of its own, costs one hand-off instead of one per statement
-    and never waits behind an import (WAL lets readers run beside the writer).
+
+class Reader:
+    """Search's own read-only connections: one on the event loop, one in a dedicated thread.
+
+    A search is a handful of small reads and some arithmetic, about half a millisecond once
+    the hours are compiled: less than handing it to a thread and back costs
+    (benchmarks/nearest.py). So it runs on the event loop (`inline`) and only what could
+    take milliseconds (loading or compiling hours after an import or into a new year, a
+    file busy past INLINE_BUSY_S) goes to the thread (`run`). Each connection is its own
+    thread's and never waits behind an import (WAL lets readers run beside the writer); the
+    compiled hours are shared.
     """
+
+    INLINE_BUSY_S = 0.05  # the loop's connection waits this long for a busy file, no longer
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="directory-read")
-        self._connection: sqlite3.Connection | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="directory-read",
+                                            initializer=self._mark_thread)
+        self._thread: int | None = None  # the executor's thread
+        self._connections: dict[int, sqlite3.Connection] = {}  # by thread
         self._hours: dict[int, Hours] = {}
         self.generation = 0  # bumped by every import; cached hours are dropped when it moves
         self._loaded_generation = -1
@@ -63,34 +78,61 @@ class Reader:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, work, self)
 
+    def inline(self, work: Callable[[Reader], T]) -> T:
+        """`work` here, on the event loop's thread; it raises Cold to be run by `run`."""
+        return work(self)
+
+    def _mark_thread(self) -> None:
+        self._thread = threading.get_ident()
+
+    @property
+    def on_loop(self) -> bool:
+        """Not in the reader's own thread: where slow work must not be done."""
+        return threading.get_ident() != self._thread
+
     def _db(self) -> sqlite3.Connection:
-        if self._connection is None:
-            self._connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
-                                               isolation_level=None)
-        return self._connection
+        ident = threading.get_ident()
+        connection = self._connections.get(ident)
+        if connection is None:
+            connection = sqlite3.connect(
+                f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
+                timeout=self.INLINE_BUSY_S if self.on_loop else 5.0,
+                check_same_thread=False)  # closed from the reader's thread at the end
+            self._connections[ident] = connection
+        return connection
 
     @contextmanager
     def snapshot(self) -> Iterator[Reader]:
         """One read transaction: a search sees one state of the directory throughout."""
         db = self._db()
-        db.execute("BEGIN")
+        try:
+            db.execute("BEGIN")
+        except sqlite3.OperationalError as busy:
+            if self.on_loop:
+                raise Cold from busy
+            raise
         try:
             yield self
         finally:
             db.execute("COMMIT")
 
-    def candidates(self, boxes: Sequence[Box], needs: Iterable[Need]) -> list[CandidateRow]:
-        """Services meeting any of the needs with a point in one of the boxes.
+    def candidates(self, boxes: Sequence[Box], needs: Iterable[Need],
+                   besides: Sequence[Box] = ()) -> list[CandidateRow]:
+        """Services meeting any of the needs with a point in one of the boxes and in none of
+        `besides` (boxes asked about before: a search that widens reads only the new ring).
 
         A service that meets two of the needs comes back twice.
         """
+        overlaps = "max_lat >= ? AND min_lat <= ? AND max_lon >= ? AND min_lon <= ?"
+        # The exact complement of the same test: a row is in a box or in the ring, never both.
+        ring = "".join(f" AND NOT ({overlaps})" for _box in besides)
         parts = [
             f"SELECT key, min_lat, max_lat, min_lon, max_lon, min_hours "
-            f"FROM service_rtree_{need.value} "
-            "WHERE max_lat >= ? AND min_lat <= ? AND max_lon >= ? AND min_lon <= ?"
+            f"FROM service_rtree_{need.value} WHERE {overlaps}{ring}"
             for need in needs for _box in boxes
         ]
-        values = [value for _need in needs for box in boxes for value in box]
+        values = [value for _need in needs for box in boxes
+                  for value in (*box, *(v for old in besides for v in old))]
         # Plain rows: a named tuple each would cost more than the search's own work on them.
         rows: list[CandidateRow] = self._db().execute(" UNION ALL ".join(parts),
                                                       values).fetchall()
@@ -104,6 +146,8 @@ class Reader:
         """
         if self._loaded_generation != self.generation or (
                 must_have is not None and must_have not in self._hours):
+            if self.on_loop:
+                raise Cold  # hundreds of rules to parse: not on the event loop
             self._hours = load_hours(self._db().execute(
                 f"SELECT {HOURS_COLUMNS} FROM hours_rule").fetchall())
             self._loaded_generation = self.generation
@@ -135,9 +179,9 @@ class Reader:
         return {row[0]: service_from_row(row) for row in rows}
 
     def _close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        for connection in self._connections.values():
+            connection.close()
+        self._connections.clear()
 
     async def close(self) -> None:
         await self.run(lambda reader: reader._close())

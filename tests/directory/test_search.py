@@ -80,14 +80,17 @@ async def _compare_in(directory: Directory, made: list[Service], lat: float, lon
     hours = await directory.hours()
     everything = [(service, hours[hours_key])
                   for _key, hours_key, service in await directory.all_services()]
-    got = await nearest(directory, lat, lon, needs, moment, limit, within_m=within_m)
     want = brute_force_nearest(everything, lat, lon, needs, moment, limit,
                                within_m=within_m)
-    assert [(m.service.id, m.status.state) for m in got] == [
-        (m.service.id, m.status.state) for m in want]
-    for mine, reference in zip(got, want, strict=True):
-        assert mine.distance_m == reference.distance_m
-        assert mine.status == reference.status
+    # Just after an import the search is cold (the reader's thread loads and compiles the
+    # hours); the same search again is warm and runs on the event loop: both must be right.
+    for _path in ("cold", "warm"):
+        got = await nearest(directory, lat, lon, needs, moment, limit, within_m=within_m)
+        assert [(m.service.id, m.status.state) for m in got] == [
+            (m.service.id, m.status.state) for m in want]
+        for mine, reference in zip(got, want, strict=True):
+            assert mine.distance_m == reference.distance_m
+            assert mine.status == reference.status
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -163,3 +166,36 @@ async def test_open_first_then_unknown_then_closed(directory: Directory) -> None
     assert [m.service.id for m in within] == ["open-far", "unknown-mid", "closed-near"]
     assert await nearest(directory, 41.88, -87.63, [Need.SHELTER], noon) == []
     assert all(not math.isnan(m.distance_m) for m in matches)
+
+
+async def test_a_warm_search_runs_on_the_loop_and_a_cold_one_in_the_readers_thread(
+        directory: Directory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading or compiling hours takes milliseconds, too long for the event loop: a search
+    that meets it (after an import, in a year not compiled yet) is done in the thread."""
+    made = [Service(id=f"s{i}", name=f"S{i}", categories=frozenset({Need.DETOX}),
+                    lat=41.88 + i / 1000, lon=-87.63, opening_hours=HOURS[i % 3],
+                    timezone="America/Chicago", region="US-IL", source="test")
+            for i in range(12)]
+    await directory.replace_source("test", made, format="csv", origin="test", region="")
+    threaded: list[str] = []
+    run = directory.reader.run
+
+    async def counted(work: object) -> object:
+        threaded.append("run")
+        return await run(work)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(directory.reader, "run", counted)
+    now = datetime(2026, 3, 4, 12, tzinfo=UTC)
+    first = await nearest(directory, 41.88, -87.63, [Need.DETOX], now)
+    assert threaded == ["run"]  # just imported: the hours were loaded in the thread
+    again = await nearest(directory, 41.88, -87.63, [Need.DETOX], now)
+    assert threaded == ["run"]  # warm: on the loop
+    assert again == first
+    later = datetime(2029, 3, 4, 12, tzinfo=UTC)  # a year no rule is compiled for
+    hours = await directory.hours()
+    assert not any(h.ready(later) for h in hours.values())
+    cold = await nearest(directory, 41.88, -87.63, [Need.DETOX], later)
+    assert threaded == ["run", "run"]
+    assert [m.service.id for m in cold] == [m.service.id for m in first]
+    await nearest(directory, 41.88, -87.63, [Need.DETOX], later)
+    assert threaded == ["run", "run"]
