@@ -3,8 +3,9 @@
 This module owns the tables of MIGRATION_4 except `service_arrival` (the storage writes that
 when an arrival is confirmed; it is only read here): `LiveDirectory`, reached as
 `directory.live`, sets a staff status, counts field reports, reads what holds now, lists the
-directory's health and forgets what has lapsed; `staff_states` and `lives` are the reads search
-makes inside its own read snapshot. These are facts about services, never about people: no member,
+directory's health and forgets what has lapsed; `staff_states` (with `staff_window`, over
+which its answer holds), `any_recent_report` and `lives` are the reads search makes inside
+its own read snapshot. These are facts about services, never about people: no member,
 chat or referral is stored with a status or a report.
 
 The rules:
@@ -112,10 +113,8 @@ _STATES_SQL = """
 SELECT service.key, status.state FROM service_status AS status
 JOIN service ON service.id = status.service_id
 WHERE status.until > :now AND status.updated <= :now
-UNION ALL
-SELECT NULL, NULL WHERE EXISTS (
-    SELECT 1 FROM service_report WHERE day BETWEEN :first AND :last)
 """
+_REPORTS_SQL = "SELECT EXISTS (SELECT 1 FROM service_report WHERE day BETWEEN :first AND :last)"
 
 
 def _live_sql(count: int | None) -> str:
@@ -196,20 +195,40 @@ def _live_rows(rows: Iterable[Sequence[Any]]) -> dict[str, Live]:
     return found
 
 
-def staff_states(connection: sqlite3.Connection, moment: datetime
-                 ) -> tuple[dict[int, LiveState], bool]:
-    """The staff states holding at `moment`, by service key, and whether any service has a
-    recent field report (for search, in its reader's thread and read transaction)."""
-    moment = _moment(moment)
-    params = {"now": _epoch(moment), **_days(moment, REPORT_DAYS)}
+def staff_states(connection: sqlite3.Connection, moment: datetime) -> dict[int, LiveState]:
+    """The staff states holding at `moment`, by service key (for search, in its reader's
+    read transaction)."""
     states: dict[int, LiveState] = {}
-    reports = False
-    for key, state in connection.execute(_STATES_SQL, params):
-        if key is None:
-            reports = True
-        elif state in _STATES:
+    for key, state in connection.execute(_STATES_SQL, {"now": _epoch(_moment(moment))}):
+        if state in _STATES:
             states[int(key)] = _STATES[state]
-    return states, reports
+    return states
+
+
+def any_recent_report(connection: sqlite3.Connection, moment: datetime) -> bool:
+    """Whether any service has a field report of the last REPORT_DAYS days (then search
+    reads what holds for the services it shows)."""
+    return bool(connection.execute(_REPORTS_SQL, _days(_moment(moment), REPORT_DAYS))
+                .fetchone()[0])
+
+
+# The moments around :now at which the statuses holding (updated <= t < until) are the same:
+# from the latest start among those holding and end among those ended, to the earliest end
+# among those holding and start among those to come.
+_WINDOW_SQL = """
+SELECT max(CASE WHEN updated <= :now AND until > :now THEN updated
+                WHEN until <= :now THEN until END),
+       min(CASE WHEN updated <= :now AND until > :now THEN until
+                WHEN updated > :now THEN updated END)
+FROM service_status
+"""
+
+
+def staff_window(connection: sqlite3.Connection, moment: datetime) -> tuple[float, float]:
+    """[from, to) in epoch seconds around `moment` over which `staff_states` answers the
+    same, as long as nothing is written (one small scan, no join)."""
+    low, high = connection.execute(_WINDOW_SQL, {"now": _epoch(_moment(moment))}).fetchone()
+    return (-math.inf if low is None else float(low), math.inf if high is None else float(high))
 
 
 def lives(connection: sqlite3.Connection, ids: Sequence[str], moment: datetime

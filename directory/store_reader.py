@@ -26,7 +26,7 @@ from directory import gazetteer
 from directory.gazetteer import Place
 from directory.geo import Box, CandidateRow
 from directory.hours import Hours, State
-from directory.live import Live, LiveDirectory, LiveState
+from directory.live import Live, LiveDirectory, LiveState, any_recent_report, staff_window
 from directory.live import lives as read_lives
 from directory.live import staff_states as read_staff_states
 from directory.model import Need, Service, needs_from_mask
@@ -70,6 +70,8 @@ class Reader:
                                             initializer=self._mark_thread)
         self._thread: int | None = None  # the executor's thread
         self._connections: dict[int, sqlite3.Connection] = {}  # by thread
+        # By thread: (data_version, generation, window, states).
+        self._staff: dict[int, tuple[int, int, tuple[float, float], dict[int, LiveState]]] = {}
         self._hours: dict[int, Hours] = {}
         self.generation = 0  # bumped by every import; cached hours are dropped when it moves
         self._loaded_generation = -1
@@ -164,8 +166,24 @@ class Reader:
 
     def staff_states(self, moment: datetime) -> tuple[dict[int, LiveState], bool]:
         """The staff states holding at `moment` by service key, and whether any service has
-        a recent field report: one small query (see `directory.live.staff_states`)."""
-        return read_staff_states(self._db(), moment)
+        a recent field report (see `directory.live.staff_states`).
+
+        The states are kept while nothing is written (SQLite's data_version, read in the
+        search's own transaction: a commit by any other connection changes it) and `moment`
+        is inside the window over which the same statuses hold: a search then reads no
+        status (a join of every status with its service) but only whether reports exist."""
+        db = self._db()
+        version = int(db.execute("PRAGMA data_version").fetchone()[0])
+        now = moment.timestamp()
+        thread = threading.get_ident()
+        kept = self._staff.get(thread)
+        if kept is not None and kept[:2] == (version, self.generation) and (
+                kept[2][0] <= now < kept[2][1]):
+            states = kept[3]
+        else:
+            states = read_staff_states(db, moment)
+            self._staff[thread] = (version, self.generation, staff_window(db, moment), states)
+        return states, any_recent_report(db, moment)
 
     def lives(self, ids: Sequence[str], moment: datetime) -> dict[str, Live]:
         """What holds at `moment` for these services, by id."""

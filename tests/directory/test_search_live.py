@@ -152,3 +152,29 @@ def test_brute_force_takes_the_live_statuses_it_is_given() -> None:
     full = {"near": Live(LiveState.FULL, until=NOON, updated=BEFORE)}
     ranked = brute_force_nearest(everything, 41.88, -87.63, live=full)
     assert [(m.service.id, m.live) for m in ranked] == [("far", None), ("near", full["near"])]
+
+
+async def test_statuses_kept_between_searches_follow_every_write_and_every_expiry(
+        directory: Directory) -> None:
+    """Search keeps the statuses it read while nothing is written and the moment stays
+    inside the window over which they hold (directory/store_reader.py): a new status, one
+    replaced, and one that ended must each show in the very next search."""
+    await directory.replace_source("t", [
+        service("near", 41.8801, "24/7"), service("far", 41.95, "24/7"),
+    ], format="csv", origin="t", region="")
+
+    async def first(at: datetime) -> tuple[str, LiveState | None]:
+        best = (await nearest(directory, 41.88, -87.63, [Need.DETOX], at, limit=2))[0]
+        return best.service.id, best.live.state if best.live else None
+
+    assert await first(NOON) == ("near", None)
+    assert await first(NOON) == ("near", None)  # warm, and kept
+    ends = NOON + timedelta(hours=2)
+    await directory.live.set_status("near", LiveState.CLOSED, until=ends.astimezone(
+        UTC).replace(tzinfo=None) - timedelta(hours=5), now=BEFORE)  # 14:00 CDT, local
+    assert await first(NOON) == ("far", None)  # the write is seen at once
+    assert await first(ends - timedelta(seconds=1)) == ("far", None)
+    assert await first(ends) == ("near", None)  # the status has ended: its window with it
+    assert await first(NOON) == ("far", None)  # and back inside it, it holds again
+    await directory.live.set_status("near", LiveState.OPEN, now=BEFORE)  # replaced
+    assert await first(NOON) == ("near", LiveState.OPEN)
