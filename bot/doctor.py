@@ -18,7 +18,6 @@ import json
 import sys
 from collections.abc import Awaitable
 from typing import Any
-from urllib.parse import urlsplit
 
 from bot import doctor_checks as checks
 from bot.doctor_checks import Finding, Mark
@@ -145,20 +144,13 @@ class _NoCache:
         return None
 
 
-def origin(url: str) -> str:
-    """scheme://host[:port] of a URL: never its path (a secret), user or query."""
-    parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname or ''}{port}"
-
-
 async def _geocoder(settings: Settings, translator: Translator, timeout_s: float) -> Finding:
     _ = translator.gettext
     what = _("geocoder")
     if not settings.geocoder_url:
         return Finding("geocoder", Mark.OK, what, _(
             "off: typed places use the directory's own entries"), figures={"url": None})
-    shown = origin(settings.geocoder_url)
+    shown = checks.shown_url(settings.geocoder_url)
     contact = f" ({settings.geocoder_contact})" if settings.geocoder_contact else ""
     geocoder = Geocoder(_NoCache(), url=settings.geocoder_url, timeout_s=timeout_s,
                         user_agent=f"Deflect/0.1 deflection referral bot{contact}")
@@ -231,7 +223,8 @@ def _webhook(info: Any, keys: Keys | None, webhook_url: str | None,
     _ = translator.gettext
     what = _("webhook")
     held = str(info.url or "")
-    figures: dict[str, Any] = {"set": bool(held), "origin": origin(held) if held else None,
+    figures: dict[str, Any] = {"set": bool(held),
+                               "origin": checks.shown_url(held) if held else None,
                                "pending_update_count": int(info.pending_update_count or 0)}
     pending = translator.ngettext("%(count)d update waiting", "%(count)d updates waiting",
                                   figures["pending_update_count"]) % {
@@ -240,7 +233,7 @@ def _webhook(info: Any, keys: Keys | None, webhook_url: str | None,
         if held:
             return Finding("webhook", Mark.FAILED, what, _(
                 "Telegram posts to %(url)s/\u2026, %(pending)s") % {
-                "url": origin(held), "pending": pending}, _(
+                "url": checks.shown_url(held), "pending": pending}, _(
                 "Polling gets nothing while a webhook is set: give doctor the --webhook-url "
                 "this installation runs with, or stop the one that set it."), figures)
         return Finding("webhook", Mark.OK, what, _("none: the bot polls, %(pending)s") % {
@@ -258,7 +251,7 @@ def _webhook(info: Any, keys: Keys | None, webhook_url: str | None,
     if held != expected:
         return Finding("webhook", Mark.FAILED, what, _(
             "Telegram posts to %(held)s/\u2026, not to %(url)s") % {
-            "held": origin(held), "url": shown}, _(
+            "held": checks.shown_url(held), "url": shown}, _(
             "Start Deflect with this --webhook-url and this key: it sets the webhook again."),
             figures)
     figures["matches"] = True

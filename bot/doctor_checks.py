@@ -132,11 +132,12 @@ async def sqlite_database(path: Path, translator: Translator, timeout_s: float) 
                    {"exists": True, "integrity": "ok"})
 
 
-def server_name(url: str) -> str:
-    """host:port/database of a PostgreSQL URL: never its user or password."""
+def shown_url(url: str, *, server: bool = False) -> str:
+    """What a line may show of a URL: never its user, password or query. scheme://host[:port]
+    (a webhook's path is its secret), or for a `server`, host[:port]/database."""
     parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.hostname or 'localhost'}{port}{parts.path}"
+    host = f"{parts.hostname or 'localhost'}{f':{parts.port}' if parts.port else ''}"
+    return f"{host}{parts.path}" if server else f"{parts.scheme}://{host}"
 
 
 async def postgres_database(url: str, translator: Translator, timeout_s: float) -> Finding:
@@ -145,7 +146,7 @@ async def postgres_database(url: str, translator: Translator, timeout_s: float) 
     from storage.postgres.schema import MIGRATIONS as POSTGRES_MIGRATIONS
 
     _ = translator.gettext
-    what = _("database PostgreSQL %(server)s") % {"server": server_name(url)}
+    what = _("database PostgreSQL %(server)s") % {"server": shown_url(url, server=True)}
     try:
         connection = await asyncpg.connect(url, timeout=timeout_s, server_settings=_READ_ONLY)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:

@@ -30,7 +30,9 @@ from members import Members, Role
 from storage import open_storage
 from storage.sqlite.backup import LATEST_VERSION
 from storage.sqlite.database import open_database
-from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser
+from tests.fake_telegram import FakeTelegram, FakeUser
+from tests.handlers.conftest import StateAt
+from tests.handlers.conftest import start_bot as start_bot_process
 from tests.officers import complete_checklist
 
 CONVERSATIONS = 50
@@ -108,14 +110,8 @@ def environment(db_path: Path, **extra: str) -> dict[str, str]:
 
 async def start_bot(server: FakeTelegram, db_path: Path) -> asyncio.subprocess.Process:
     # Telegram's flood limits off, as in benchmarks/load.py: fifty people, not patience.
-    env = environment(db_path, DEFLECT_TOKEN=TOKEN, DEFLECT_BASE_URL=server.url,
-                      DEFLECT_GEOCODER="off", DEFLECT_TELEGRAM_FLOOD_LIMITS="off")
-    since = len(server.calls)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-    await server.wait_for(lambda call: call.method == "setMyCommands", since, wait_s=30)
-    return process
+    return await start_bot_process(server, StateAt(db_path, None),
+                                   DEFLECT_TELEGRAM_FLOOD_LIMITS="off")
 
 
 async def test_a_backup_while_fifty_conversations_run_holds_every_referral_committed_before(

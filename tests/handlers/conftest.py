@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import sqlite3
 import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -153,6 +155,21 @@ async def state_at(request: pytest.FixtureRequest, db_path: Path) -> AsyncIterat
         return
     async with fresh_database(request.getfixturevalue("postgres")) as url:
         yield StateAt(db_path, url)
+
+
+async def start_bot(server: FakeTelegram, state: StateAt, **extra: str
+                    ) -> asyncio.subprocess.Process:
+    """`deflect run` in a process of its own, polling `server`, once it is ready."""
+    env = {**{key: value for key, value in os.environ.items()
+              if key not in ("DEFLECT_DATABASE_URL", "DEFLECT_KEY", "DEFLECT_KEY_FILE")},
+           "DEFLECT_TOKEN": TOKEN, "DEFLECT_BASE_URL": server.url, **state.env(),
+           "DEFLECT_GEOCODER": "off", **extra}
+    since = len(server.calls)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    await server.wait_for(lambda call: call.method == "setMyCommands", since, wait_s=30)
+    return process
 
 
 def officer(server: FakeTelegram, user_id: int = 1001) -> FakeUser:

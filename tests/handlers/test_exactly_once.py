@@ -31,9 +31,10 @@ from tests.handlers.conftest import (
     referral_rows,
     rows_of,
     runtime,
+    start_bot,
     walk_to_needs,
 )
-from tests.handlers.test_restart import officer_in_file, start_bot
+from tests.handlers.test_restart import officer_in_file
 
 FORCED = "AAAABBBB"
 

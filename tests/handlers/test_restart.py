@@ -4,8 +4,6 @@ the state in the SQLite file and on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import time
 
 from bot.keys import KeyRing
@@ -13,19 +11,8 @@ from bot.settings import Settings
 from handlers.common import Step
 from members import Members, Role
 from storage import open_storage
-from tests.fake_telegram import TOKEN, FakeTelegram, FakeUser
-from tests.handlers.conftest import CHICAGO_LOOP, StateAt, walk_to_needs
-
-
-async def start_bot(server: FakeTelegram, state: StateAt) -> asyncio.subprocess.Process:
-    env = {**os.environ, "DEFLECT_TOKEN": TOKEN, "DEFLECT_BASE_URL": server.url,
-           **state.env(), "DEFLECT_GEOCODER": "off"}
-    since = len(server.calls)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-    await server.wait_for(lambda call: call.method == "setMyCommands", since, wait_s=30)
-    return process
+from tests.fake_telegram import FakeTelegram, FakeUser
+from tests.handlers.conftest import CHICAGO_LOOP, StateAt, start_bot, walk_to_needs
 
 
 async def state_is(state: StateAt, step: int, wait_s: float = 10) -> None:
