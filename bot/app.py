@@ -122,8 +122,8 @@ async def health(application: DeflectApplication) -> str | None:
     if runtime is None:
         return "not started"
     await runtime.storage.maintenance.ping()
-    if bot_data.backlog is not None:
-        return await bot_data.backlog()
+    if bot_data.backlog is not None:  # several workers: this one's own, then the inbox
+        return bot_data.metrics.flow.stalled() or await bot_data.backlog()
     return bot_data.metrics.flow.stalled(application.update_queue.qsize())
 
 
@@ -147,13 +147,17 @@ async def running(application: DeflectApplication) -> AsyncIterator[DeflectAppli
     updates through process_update (or start the updater) inside this block.
     """
     async with application:
-        if application.post_init is not None:
-            await application.post_init(application)
-        await application.start()
         try:
-            yield application
+            # Inside the try: what post_init opened before failing (the stores, a health
+            # server whose port was taken) is closed again, and the process can exit.
+            if application.post_init is not None:
+                await application.post_init(application)
+            await application.start()
+            try:
+                yield application
+            finally:
+                await application.stop()
         finally:
-            await application.stop()
             if application.post_shutdown is not None:
                 await application.post_shutdown(application)
 

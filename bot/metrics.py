@@ -54,8 +54,10 @@ class Metrics:
             ["method"], registry=registry)
         self.referrals = Counter(
             "deflect_referrals_logged",
-            "Referrals written to the log by this process (a repeated press that shows the "
-            "referral already logged is not counted).", registry=registry)
+            "Referrals written to the log by this process. A repeated press that shows the "
+            "referral already logged is not counted, except after its first code clashed "
+            "with another's; on PostgreSQL an update rolled back (its lease lost) counts "
+            "again where it is redone.", registry=registry)
         self.followups = Counter(
             "deflect_followups_sent", "Follow-up reminders delivered to members.",
             registry=registry)

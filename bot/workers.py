@@ -76,8 +76,8 @@ def receiver_app(inbox: Inbox, path: str, token: str, metrics: Metrics | None = 
             return web.Response(status=400)
         chat_id = _chat_of(body)
         # An update with neither chat nor user (a poll's state) is kept under its own number.
-        await inbox.put(update_id, chat_id if chat_id is not None else -update_id, body)
-        if metrics is not None:
+        kept = await inbox.put(update_id, chat_id if chat_id is not None else -update_id, body)
+        if kept and metrics is not None:  # not Telegram posting again what it had sent
             metrics.received.inc()
         return web.Response(status=200)
 

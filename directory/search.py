@@ -19,6 +19,7 @@ exact geodesic is computed only for the few whose order it could change.
 from __future__ import annotations
 
 import math
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -90,7 +91,7 @@ async def nearest(
 
     try:  # on the event loop while everything it needs is warm; else in the reader's thread
         return directory.reader.inline(search)
-    except Cold:
+    except (Cold, sqlite3.OperationalError):  # OperationalError: busy past INLINE_BUSY_S
         return await directory.reader.run(search)
 
 
@@ -116,15 +117,20 @@ class _Search:
         self.asked: list[geo.Box] = []  # the boxes read so far
         self.further: list[tuple[geo.CandidateRow, float, float]] = []  # read, beyond it
 
+    def hours_of(self, hours_key: int) -> Hours:
+        """A service's hours, ready to answer at the search's moment."""
+        if hours_key not in self.hours:  # an import committed since the cache was filled
+            self.hours = self.reader.hours(must_have=hours_key)
+        hours = self.hours[hours_key]
+        if self.inline and not hours.ready(self.moment):
+            raise Cold  # compiling a year's rules takes milliseconds: not on the loop
+        return hours
+
     def rank_of(self, hours_key: int) -> int:
         rank = self.ranks.get(hours_key)
         if rank is None:
-            if hours_key not in self.hours:  # an import committed since the cache was filled
-                self.hours = self.reader.hours(must_have=hours_key)
-            hours = self.hours[hours_key]
-            if self.inline and not hours.ready(self.moment):
-                raise Cold  # compiling a year's rules takes milliseconds: not on the loop
-            rank = self.ranks[hours_key] = _HOURS_RANK[hours.state(self.moment)]
+            rank = self.ranks[hours_key] = _HOURS_RANK[
+                self.hours_of(hours_key).state(self.moment)]
         return rank
 
     def measure(self, seen: Iterable[_Seen]) -> None:
@@ -212,9 +218,10 @@ class _Search:
         said = [self.services[s.key].id for s in shown
                 if self.any_reports or s.key in self.staff_ranks]
         lives = self.reader.lives(said, self.moment) if said else {}
-        return [Match(self.services[s.key], s.high, self.hours[s.hours_key].status(self.moment),
-                      lives.get(self.services[s.key].id))
-                for s in shown]
+        # A service ranked by its staff's word has had its hours neither read nor made ready.
+        statuses = [self.hours_of(s.hours_key).status(self.moment) for s in shown]
+        return [Match(self.services[s.key], s.high, status, lives.get(self.services[s.key].id))
+                for s, status in zip(shown, statuses, strict=True)]
 
 
 def brute_force_nearest(

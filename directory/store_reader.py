@@ -46,8 +46,9 @@ class SourceInfo:
 
 
 class Cold(Exception):
-    """A search on the event loop met work too slow for it (hours to load or compile, a
-    busy file): it is run again in the reader's thread (directory/search.py)."""
+    """A search on the event loop met work too slow for it (hours to load or compile): it
+    is run again in the reader's thread (directory/search.py), as is one that found the
+    file busy (sqlite3.OperationalError after INLINE_BUSY_S)."""
 
 
 class Reader:
@@ -107,12 +108,7 @@ class Reader:
     def snapshot(self) -> Iterator[Reader]:
         """One read transaction: a search sees one state of the directory throughout."""
         db = self._db()
-        try:
-            db.execute("BEGIN")
-        except sqlite3.OperationalError as busy:
-            if self.on_loop:
-                raise Cold from busy
-            raise
+        db.execute("BEGIN")  # deferred: the first read takes the snapshot (or finds it busy)
         try:
             yield self
         finally:
@@ -150,9 +146,12 @@ class Reader:
                 must_have is not None and must_have not in self._hours):
             if self.on_loop:
                 raise Cold  # hundreds of rules to parse: not on the event loop
+            # The generation as of before the read: an import committing during it leaves
+            # the cache stale under the old number, to be read again next time.
+            generation = self.generation
             self._hours = load_hours(self._db().execute(
                 f"SELECT {HOURS_COLUMNS} FROM hours_rule").fetchall())
-            self._loaded_generation = self.generation
+            self._loaded_generation = generation
         return self._hours
 
     def warm(self, moment: datetime) -> int:

@@ -126,13 +126,20 @@ class Inbox:
         return int(await self.pool.fetchval("SELECT count(*) FROM inbox"))
 
     async def stalled(self, stall_s: float, now: float | None = None) -> str | None:
-        """Why the inbox is not moving (its oldest update kept longer than `stall_s` ago),
-        or None: every worker's health (bot/ops.py), since any of them can take any chat."""
-        row = await self.pool.fetchrow("SELECT count(*) AS n, min(received_at) AS oldest "
-                                       "FROM inbox")
-        if row is None or not row["n"] or (now or time.time()) - row["oldest"] <= stall_s:
+        """Why the inbox is not moving, or None: updates kept longer than `stall_s` ago and
+        none done by any worker for as long (one update failing and retried while the others
+        flow is not a stall). Part of every worker's health (bot/ops.py): any of them can
+        take any chat, so a stall is all of theirs."""
+        row = await self.pool.fetchrow(
+            "SELECT count(*) AS n, min(received_at) AS oldest, "
+            "(SELECT max(done_at) FROM inbox_done) AS last_done FROM inbox")
+        moment = now or time.time()
+        if row is None or not row["n"] or moment - row["oldest"] <= stall_s:
             return None
-        return f"{row['n']} updates in the inbox, the oldest kept more than {stall_s:.0f} s ago"
+        if row["last_done"] is not None and moment - row["last_done"] <= stall_s:
+            return None
+        return (f"{row['n']} updates in the inbox, the oldest kept more than {stall_s:.0f} s "
+                f"ago, and none done since")
 
 
 class Leader:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from directory import geo
 from directory.hours import State
+from directory.live import LiveState
 from directory.model import Need, Service
 from directory.search import brute_force_nearest, nearest
 from directory.store import Directory
@@ -199,3 +200,29 @@ async def test_a_warm_search_runs_on_the_loop_and_a_cold_one_in_the_readers_thre
     assert [m.service.id for m in cold] == [m.service.id for m in first]
     await nearest(directory, 41.88, -87.63, [Need.DETOX], later)
     assert threaded == ["run", "run"]
+
+
+async def test_a_service_ranked_by_its_staff_is_made_ready_off_the_loop_too(
+        directory: Directory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A staff status ranks a service without reading its hours; the hours it shows beside
+    the status must still be compiled in the thread, not on the event loop."""
+    only = Service(id="s0", name="S0", categories=frozenset({Need.DETOX}), lat=41.88,
+                   lon=-87.63, opening_hours="Mo-Fr 09:00-17:00", timezone="America/Chicago",
+                   region="US-IL", source="test")
+    await directory.replace_source("test", [only], format="csv", origin="test", region="")
+    await nearest(directory, 41.88, -87.63, [Need.DETOX], datetime(2026, 3, 4, 12, tzinfo=UTC))
+    later = datetime(2029, 3, 7, 15, tzinfo=UTC)  # a Wednesday, 9:00 in Chicago
+    await directory.live.set_status("s0", LiveState.CLOSED, now=later)
+    threaded: list[str] = []
+    run = directory.reader.run
+
+    async def counted(work: object) -> object:
+        threaded.append("run")
+        return await run(work)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(directory.reader, "run", counted)
+    [match] = await nearest(directory, 41.88, -87.63, [Need.DETOX], later)
+    assert threaded == ["run"]
+    assert match.live is not None
+    assert match.live.state is LiveState.CLOSED
+    assert match.status.state is State.OPEN  # what the hours say, compiled in the thread

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import json
 import re
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.app import build_application, running
 from bot.metrics import Flow
 from bot.settings import Settings
 from members import Role
@@ -161,3 +163,20 @@ def test_flow_is_stalled_only_when_updates_wait_or_hang() -> None:
     assert flow.stalled(waiting=3) is None
     now[0] += 61
     assert "waiting" in (flow.stalled(waiting=3) or "")
+
+
+async def test_a_taken_port_stops_the_start_and_closes_what_it_opened(
+        settings: Settings) -> None:
+    """Two workers on one host with one DEFLECT_OPS_LISTEN: the second must exit, not hang
+    on the stores its start had opened."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        application = build_application(
+            dataclasses.replace(settings, ops_listen=f"127.0.0.1:{port}"))
+        with pytest.raises(OSError, match="address already in use"):
+            async with running(application):
+                pytest.fail("started on a taken port")
+    assert application.bot_data.runtime is None  # post_shutdown closed the stores
+    assert application.bot_data.ops is None

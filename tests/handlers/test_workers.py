@@ -187,7 +187,12 @@ async def test_the_inbox_is_stalled_only_when_its_oldest_update_waits_too_long(
         assert await inbox.stalled(60) is None  # just kept
         later = time.time() + 61
         assert await inbox.stalled(60, now=later) == (
-            "2 updates in the inbox, the oldest kept more than 60 s ago")
+            "2 updates in the inbox, the oldest kept more than 60 s ago, and none done since")
+        # One update failing again and again while the others are done is not a stall.
+        await storage.pool.execute("INSERT INTO inbox_done (update_id, done_at) VALUES "
+                                   "(10, $1)", later - 10)
+        assert await inbox.stalled(60, now=later) is None
+        await storage.pool.execute("DELETE FROM inbox_done WHERE update_id = 10")
         claimed = await inbox.claim("a", 30)
         assert claimed is not None
         assert await inbox.done(claimed.update_id, "a")
