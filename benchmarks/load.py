@@ -91,7 +91,8 @@ async def _bot_for_driver(driver: asyncio.subprocess.Process, settings: Settings
     of one agency: tells the driver to go and returns the summary it prints."""
     assert driver.stdin is not None
     assert driver.stdout is not None
-    application = build_application(settings, rate_limit=rate_limit)
+    # As `deflect run` builds it (serving: frozen after start).
+    application = build_application(settings, rate_limit=rate_limit, serving=True)
     async with running(application):
         runtime = application.bot_data.runtime
         assert runtime is not None

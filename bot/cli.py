@@ -251,7 +251,7 @@ def _workers(settings: Settings, args: argparse.Namespace, translator: Translato
         asyncio.run(serve_webhook(settings, args.listen, args.webhook_url))
     else:
         asyncio.run(run_worker(settings, claimers=max(1, args.claimers),
-                               lease_s=max(1.0, args.lease)))
+                               lease_s=max(1.0, args.lease), serving=True))
     return 0
 
 
@@ -271,7 +271,7 @@ def _run(settings: Settings, args: argparse.Namespace, translator: Translator) -
     # The webhook's secrets derive from the master key (bot/webhook.py); a refused key is
     # reported by main.
     master = asyncio.run(KeyRing(settings).keys()).master if args.webhook_url else None
-    application = build_application(settings)
+    application = build_application(settings, serving=True)
     # PTB logs a refused token with a traceback whose message holds the token: it is left
     # out of the logs, and said here in one line.
     with reported_by_caller(InvalidToken):

@@ -155,11 +155,13 @@ async def _catch_up(application: DeflectApplication, update: Update) -> None:
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
-                     claimers: int = CLAIMERS, lease_s: float = LEASE_S) -> None:
-    """Handle the inbox's updates until `stop` (or SIGTERM/SIGINT)."""
+                     claimers: int = CLAIMERS, lease_s: float = LEASE_S,
+                     serving: bool = False) -> None:
+    """Handle the inbox's updates until `stop` (or SIGTERM/SIGINT); `serving`: the process's
+    one job (bot/app.py, build_application)."""
     if not settings.database_url:
         raise SystemExit("deflect worker needs DEFLECT_DATABASE_URL (PostgreSQL)")
-    application = build_application(settings, shared=True)
+    application = build_application(settings, shared=True, serving=serving)
     name = f"{os.uname().nodename}:{os.getpid()}"
     async with running(application):
         runtime = application.bot_data.runtime

@@ -8,6 +8,8 @@ import json
 import re
 import socket
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -180,3 +182,25 @@ async def test_a_taken_port_stops_the_start_and_closes_what_it_opened(
                 pytest.fail("started on a taken port")
     assert application.bot_data.runtime is None  # post_shutdown closed the stores
     assert application.bot_data.ops is None
+
+
+@pytest.mark.parametrize(("serving", "frozen"), [(True, True), (False, False)])
+def test_a_serving_process_freezes_what_start_up_made(tmp_path: Path, serving: bool,
+                                                      frozen: bool) -> None:
+    """`deflect run` and `deflect worker` freeze start-up's objects out of the collector's
+    full passes; tests and the console, with many applications in one process, must not."""
+    script = (
+        "import asyncio, gc, sys\n"
+        "from pathlib import Path\n"
+        "from bot.app import build_application, running\n"
+        "from bot.console import OfflineBotApi\n"
+        "from bot.settings import Settings\n"
+        "async def main():\n"
+        "    app = build_application(Settings(db_path=Path(sys.argv[1])),\n"
+        f"                            serving={serving}, request=OfflineBotApi())\n"
+        "    async with running(app):\n"
+        "        print(gc.get_freeze_count())\n"
+        "asyncio.run(main())\n")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "d.sqlite3")],
+                          capture_output=True, text=True, timeout=120, check=True)
+    assert (int(done.stdout.split()[-1]) > 10_000) is frozen, done.stdout
