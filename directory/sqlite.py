@@ -10,6 +10,7 @@ connection's write lock; `transaction()` takes it for a whole BEGIN IMMEDIATE...
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -48,6 +49,7 @@ async def open_migrated(path: str | os.PathLike[str], migrations: Sequence[str]
     Autocommit (isolation_level None) because writers open their own explicit transactions;
     implicit ones would interleave when several chats write at once.
     """
+    _create_private(Path(path))
     db = await aiosqlite.connect(Path(path), isolation_level=None)
     try:
         await db.execute("PRAGMA journal_mode=WAL")
@@ -67,6 +69,14 @@ async def open_migrated(path: str | os.PathLike[str], migrations: Sequence[str]
         await db.close()
         raise
     return db
+
+
+def _create_private(path: Path) -> None:
+    """A new database file is made readable by its owner only (SQLite gives its -wal and
+    -shm files the same mode): the log and the members' keyed hashes are nobody else's to
+    read, whatever the umask. An existing file keeps the mode its operator gave it."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 async def migrate(db: aiosqlite.Connection, migrations: Sequence[str]) -> int:

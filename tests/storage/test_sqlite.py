@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import stat
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from referrals.model import Outcome, Pathway, Referral
 from referrals.retention import purge
 from storage import StorageError, directory_session, open_conversations, open_storage
 from storage.sqlite import SqliteStorage
-from storage.sqlite.database import MIGRATIONS
+from storage.sqlite.database import MIGRATIONS, open_database
 
 
 async def test_schema_version_is_recorded(db: aiosqlite.Connection) -> None:
@@ -195,3 +196,25 @@ async def test_retention_deletes_old_choices_confirmations_and_typed_places(
     assert [bytes(r[0]) for r in await db.execute_fetchall(
         "SELECT user_hmac FROM language_choice")] == [b"recent"]
     assert len(list(await db.execute_fetchall("SELECT * FROM geocode_cache"))) == 1
+
+
+async def test_a_new_database_and_its_log_are_readable_by_their_owner_only(
+        tmp_path: Path) -> None:
+    """Whatever the umask: the referral log and the members' keyed hashes are nobody else's
+    to read. A file that exists keeps the mode its operator gave it."""
+    path = tmp_path / "new.sqlite3"
+    db = await open_database(path)
+    try:
+        await db.execute("INSERT INTO audit (day, member_hmac, role, command) "
+                         "VALUES ('2026-12-07', NULL, 'cli', 'stats')")
+        wal = path.with_name(path.name + "-wal")
+        assert wal.exists()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(wal.stat().st_mode) == 0o600
+    finally:
+        await db.close()
+    chosen = tmp_path / "chosen.sqlite3"
+    chosen.touch(mode=0o640)
+    chosen.chmod(0o640)
+    await (await open_database(chosen)).close()
+    assert stat.S_IMODE(chosen.stat().st_mode) == 0o640
