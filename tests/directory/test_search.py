@@ -169,6 +169,20 @@ async def test_open_first_then_unknown_then_closed(directory: Directory) -> None
     assert all(not math.isnan(m.distance_m) for m in matches)
 
 
+def searches_in_the_thread(directory: Directory, monkeypatch: pytest.MonkeyPatch
+                           ) -> list[str]:
+    """A list that gets "run" for each search handed to the reader's thread from now on."""
+    threaded: list[str] = []
+    run = directory.reader.run
+
+    async def counted(work: object) -> object:
+        threaded.append("run")
+        return await run(work)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(directory.reader, "run", counted)
+    return threaded
+
+
 async def test_a_warm_search_runs_on_the_loop_and_a_cold_one_in_the_readers_thread(
         directory: Directory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Loading or compiling hours takes milliseconds, too long for the event loop: a search
@@ -178,14 +192,7 @@ async def test_a_warm_search_runs_on_the_loop_and_a_cold_one_in_the_readers_thre
                     timezone="America/Chicago", region="US-IL", source="test")
             for i in range(12)]
     await directory.replace_source("test", made, format="csv", origin="test", region="")
-    threaded: list[str] = []
-    run = directory.reader.run
-
-    async def counted(work: object) -> object:
-        threaded.append("run")
-        return await run(work)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(directory.reader, "run", counted)
+    threaded = searches_in_the_thread(directory, monkeypatch)
     now = datetime(2026, 3, 4, 12, tzinfo=UTC)
     first = await nearest(directory, 41.88, -87.63, [Need.DETOX], now)
     assert threaded == ["run"]  # just imported: the hours were loaded in the thread
@@ -213,14 +220,7 @@ async def test_a_service_ranked_by_its_staff_is_made_ready_off_the_loop_too(
     await nearest(directory, 41.88, -87.63, [Need.DETOX], datetime(2026, 3, 4, 12, tzinfo=UTC))
     later = datetime(2029, 3, 7, 15, tzinfo=UTC)  # a Wednesday, 9:00 in Chicago
     await directory.live.set_status("s0", LiveState.CLOSED, now=later)
-    threaded: list[str] = []
-    run = directory.reader.run
-
-    async def counted(work: object) -> object:
-        threaded.append("run")
-        return await run(work)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(directory.reader, "run", counted)
+    threaded = searches_in_the_thread(directory, monkeypatch)
     [match] = await nearest(directory, 41.88, -87.63, [Need.DETOX], later)
     assert threaded == ["run"]
     assert match.live is not None
