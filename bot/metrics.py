@@ -122,9 +122,6 @@ class Flow:
         self._progress = now = self.clock()
         return now - self._running.pop(ticket, now)
 
-    def running(self) -> int:
-        return len(self._running)
-
     def stalled(self, waiting: int = 0, stall_s: float = STALL_S) -> str | None:
         """Why updates are not flowing (a short English phrase for the health answer), or
         None if they are. `waiting`: updates received and not yet started."""

@@ -81,11 +81,11 @@ class Bounder:
         self._lon = math.radians(lon)
         self._cos_lat = math.cos(self._lat)
 
-    def within(self, rows: Iterable[CandidateRow], radius_m: float, slack_m: float
-               ) -> Iterator[tuple[CandidateRow, float, float]]:
-        """The rows (key, min_lat, max_lat, min_lon, max_lon, ...) whose box's midpoint may
-        lie within radius_m, each with its (low, high): `bounds` for many at once, the loop
-        written out because search runs it for every candidate (benchmarks/nearest.py)."""
+    def bounded(self, rows: Iterable[CandidateRow], slack_m: float
+                ) -> Iterator[tuple[CandidateRow, float, float]]:
+        """The rows (key, min_lat, max_lat, min_lon, max_lon, ...), each with the (low, high)
+        of its box's midpoint: `bounds` for many at once, the loop written out because search
+        runs it for every candidate (benchmarks/nearest.py)."""
         lat0, lon0, cos0 = self._lat, self._lon, self._cos_lat
         radians, sin, cos, asin, sqrt = math.radians, math.sin, math.cos, math.asin, math.sqrt
         across = 2 * _MEAN_RADIUS_M
@@ -96,9 +96,7 @@ class Bounder:
             a = (sin((p2 - lat0) / 2) ** 2
                  + cos0 * cos(p2) * sin((radians((row[3] + row[4]) / 2) - lon0) / 2) ** 2)
             estimate = across * asin(min(1.0, sqrt(a)))
-            low = estimate * below - margin
-            if low <= radius_m:
-                yield row, max(0.0, low), estimate * above + margin
+            yield row, max(0.0, estimate * below - margin), estimate * above + margin
 
     def bounds(self, lat: float, lon: float, slack_m: float = 0.0) -> tuple[float, float]:
         """(low, high) around the geodesic to (lat, lon), known to within slack_m."""

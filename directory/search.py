@@ -116,6 +116,7 @@ class _Search:
         self.found: dict[int, _Seen] = {}  # by key: every service within a radius so far
         self.asked: list[geo.Box] = []  # the boxes read so far
         self.further: list[tuple[geo.CandidateRow, float, float]] = []  # read, beyond it
+        self.bounder = geo.Bounder(lat, lon)
 
     def hours_of(self, hours_key: int) -> Hours:
         """A service's hours, ready to answer at the search's moment."""
@@ -154,8 +155,7 @@ class _Search:
         rows = self.reader.candidates(boxes, self.needs, self.asked)
         self.asked = boxes
         further = self.further
-        bounder = geo.Bounder(self.lat, self.lon)
-        further.extend(bounder.within(rows, geo.WHOLE_EARTH_M, geo.COORDINATE_SLACK_M))
+        further.extend(self.bounder.bounded(rows, geo.COORDINATE_SLACK_M))
         found, staff_ranks, rank_of = self.found, self.staff_ranks, self.rank_of
         waiting = []
         for row, low, high in further:
