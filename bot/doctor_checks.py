@@ -31,13 +31,14 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from bot.i18n import DOMAIN, LOCALES_DIR, translations
-from bot.keys import KeyRefused, _parse
+from bot.keys import KeyRefused, parse_key
 from bot.settings import Settings
 from directory.i18n import Translator
 from directory.store import DEMO_SOURCE, Directory
 from members.keys import Keys
 from members.ports import MemberStore
 from storage.sqlite.database import MIGRATIONS
+from storage.sqlite.health import first_problem
 from storage.sqlite.members import SqliteMemberStore
 
 STALE_DAYS = 90  # a source imported longer ago than this is worth importing again
@@ -80,9 +81,9 @@ def _inspect(path: Path, timeout_s: float) -> tuple[str, int]:
     connection = sqlite3.connect(read_only_uri(path), uri=True, isolation_level=None)
     try:
         connection.set_progress_handler(_deadline(timeout_s), 1000)
-        (verdict,) = connection.execute("PRAGMA integrity_check(1)").fetchone()
+        problem = first_problem(connection)
         (version,) = connection.execute("PRAGMA user_version").fetchone()
-        return " ".join(str(verdict).split()), int(version)
+        return problem or "ok", int(version)
     finally:
         connection.close()
 
@@ -244,7 +245,7 @@ async def key(settings: Settings, data: KeyedData | None, translator: Translator
                 "Make it readable by its owner only (chmod 600 %(path)s): Deflect refuses "
                 "to start until then.") % {"path": path}, figures), None
     try:
-        keys = _parse(text, where)
+        keys = parse_key(text, where)
     except KeyRefused:
         return Finding("key", Mark.FAILED, what, _("it holds no Deflect key"), _(
             "Put back the key file (or DEFLECT_KEY) this installation was made with."),

@@ -47,7 +47,7 @@ def key_text(keys: Keys) -> str:
     return f"{label}:{base64.b64encode(keys.master).decode()}\n"
 
 
-def _parse(text: str, where: str) -> Keys:
+def parse_key(text: str, where: str) -> Keys:
     label, _sep, encoded = text.strip().partition(":")
     try:
         master = base64.b64decode(encoded, validate=True)
@@ -70,7 +70,7 @@ def _read_file(path: Path) -> Keys | None:
         text = path.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError):
         raise KeyRefused(N_("%(path)s does not hold a Deflect key"), str(path)) from None
-    return _parse(text, str(path))
+    return parse_key(text, str(path))
 
 
 def _write_file(path: Path, keys: Keys) -> None:
@@ -95,7 +95,7 @@ async def open_keys(settings: Settings, store: MemberStore) -> Keys:
     stored = await store.key_check()
     path = settings.key_path
     if settings.key:
-        keys = _parse(settings.key, "DEFLECT_KEY")
+        keys = parse_key(settings.key, "DEFLECT_KEY")
     else:
         found = await asyncio.to_thread(_read_file, path)
         if found is not None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from directory.importers import Progress
 from storage.sqlite.database import MIGRATIONS
+from storage.sqlite.health import first_problem
 
 LATEST_VERSION = len(MIGRATIONS)  # the schema version this code migrates a file to
 STEP_PAGES = 256  # pages copied per step of the backup (1 MB of 4 KB pages): one bar update
@@ -83,9 +84,9 @@ def examine(path: Path) -> Examined:
     try:
         with closing(_connect(path, "ro")) as connection:
             # The first problem is enough to refuse the copy (and says where).
-            (verdict,) = connection.execute("PRAGMA integrity_check(1)").fetchone()
-            if verdict != "ok":
-                raise Unreadable(path, " ".join(str(verdict).split()))
+            problem = first_problem(connection)
+            if problem is not None:
+                raise Unreadable(path, problem)
             version = _version(connection)
             tables = {name for (name,) in connection.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}

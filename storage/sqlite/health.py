@@ -39,16 +39,22 @@ class DatabaseReadOnly(DatabaseUnusable):
     -shm files beside it), or the whole file system is read-only."""
 
 
+def first_problem(connection: sqlite3.Connection, pragma: str = "integrity_check"
+                  ) -> str | None:
+    """SQLite's own check of the file (`integrity_check`, or the quicker `quick_check`):
+    None if whole, else its first finding on one line (SQLite stops there; it says where)."""
+    (verdict,) = connection.execute(f"PRAGMA {pragma}(1)").fetchone()
+    return None if verdict == "ok" else " ".join(str(verdict).split())
+
+
 def check(path: Path, *, full: bool = False) -> None:
     """Raise DatabaseDamaged or DatabaseReadOnly if the file at `path` is either; `full`
     runs integrity_check (every index against its table) instead of quick_check."""
     connection = sqlite3.connect(path, isolation_level=None, timeout=_BUSY_TIMEOUT_S)
     try:
-        pragma = "integrity_check" if full else "quick_check"
-        # The first problem is enough to tell (and says where); SQLite stops there.
-        (verdict,) = connection.execute(f"PRAGMA {pragma}(1)").fetchone()
-        if verdict != "ok":
-            raise DatabaseDamaged(path, " ".join(str(verdict).split()))
+        problem = first_problem(connection, "integrity_check" if full else "quick_check")
+        if problem is not None:
+            raise DatabaseDamaged(path, problem)
         _try_writing(connection)
     except sqlite3.Error as error:
         code = getattr(error, "sqlite_errorcode", None)
